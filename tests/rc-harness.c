@@ -37,7 +37,7 @@ struct _RcHarness {
   guint modemmanager_runs;
   GDBusConnection *connection;
   MMManager *manager;
-  GPtrArray *sims; /* RcHarnessSim */
+  GPtrArray *sims;  /* RcHarnessSim */
   GPtrArray *extra; /* GSubprocess started through rc_harness_spawn () */
 };
 
@@ -103,9 +103,9 @@ rc_harness_new (const char *name)
   g_autofree char *leaf = NULL;
 
   self->name = g_strdelimit (g_strdup (name), "/ ", '-');
-  self->sims = g_ptr_array_new_with_free_func ((GDestroyNotify) rc_harness_sim_free);
+  self->sims = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_harness_sim_free);
   self->extra = g_ptr_array_new_with_free_func (g_object_unref);
-  leaf = g_strdup_printf ("%s-%d", self->name, (int) getpid ());
+  leaf = g_strdup_printf ("%s-%d", self->name, (int)getpid ());
   if (base == NULL)
     base = g_get_tmp_dir ();
   self->dir = g_build_filename (base, leaf, NULL);
@@ -175,7 +175,7 @@ on_wait_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 static gboolean
 is_true (gpointer user_data)
 {
-  return *(gboolean *) user_data;
+  return *(gboolean *)user_data;
 }
 
 gboolean
@@ -251,7 +251,7 @@ rc_harness_wait_for (RcHarnessCondition condition, gpointer user_data, guint tim
 static gboolean
 on_spin_done (gpointer user_data)
 {
-  *(gboolean *) user_data = TRUE;
+  *(gboolean *)user_data = TRUE;
   return G_SOURCE_REMOVE;
 }
 
@@ -318,20 +318,20 @@ rc_harness_start_bus (RcHarness *self)
   /* A system-typed bus so that clients using G_BUS_TYPE_SYSTEM accept it; allow-all policy and
    * no service activation: everything on it is started by us. */
   config = g_strdup_printf (
-    "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-    " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-    "<busconfig>\n"
-    "  <type>system</type>\n"
-    "  <listen>unix:dir=%s</listen>\n"
-    "  <auth>EXTERNAL</auth>\n"
-    "  <policy context=\"default\">\n"
-    "    <allow user=\"*\"/>\n"
-    "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-    "    <allow eavesdrop=\"true\"/>\n"
-    "    <allow own=\"*\"/>\n"
-    "  </policy>\n"
-    "</busconfig>\n",
-    self->dir);
+      "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+      " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+      "<busconfig>\n"
+      "  <type>system</type>\n"
+      "  <listen>unix:dir=%s</listen>\n"
+      "  <auth>EXTERNAL</auth>\n"
+      "  <policy context=\"default\">\n"
+      "    <allow user=\"*\"/>\n"
+      "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+      "    <allow eavesdrop=\"true\"/>\n"
+      "    <allow own=\"*\"/>\n"
+      "  </policy>\n"
+      "</busconfig>\n",
+      self->dir);
   g_assert_true (g_file_set_contents (config_path, config, -1, &error));
   g_assert_no_error (error);
   config_arg = g_strdup_printf ("--config-file=%s", config_path);
@@ -344,9 +344,10 @@ rc_harness_start_bus (RcHarness *self)
   g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", self->bus_address, TRUE);
 
   self->connection = g_dbus_connection_new_for_address_sync (
-    self->bus_address,
-    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-    NULL, NULL, &error);
+      self->bus_address,
+      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+      NULL, NULL, &error);
   g_assert_no_error (error);
   g_dbus_connection_set_exit_on_close (self->connection, FALSE);
 }
@@ -359,8 +360,8 @@ manager_has_owner (gpointer user_data)
 
   if (self->manager == NULL)
     return FALSE;
-  owner = g_dbus_object_manager_client_get_name_owner (
-    G_DBUS_OBJECT_MANAGER_CLIENT (self->manager));
+  owner
+      = g_dbus_object_manager_client_get_name_owner (G_DBUS_OBJECT_MANAGER_CLIENT (self->manager));
   return owner != NULL;
 }
 
@@ -387,14 +388,13 @@ rc_harness_start_modemmanager (RcHarness *self)
 
     log_arg = g_strdup_printf ("--log-file=%s", log_path);
     argv[7] = log_arg;
-    self->modemmanager = rc_harness_spawn (self, "modemmanager-stderr.log",
-                                           G_SUBPROCESS_FLAGS_NONE, argv);
+    self->modemmanager
+        = rc_harness_spawn (self, "modemmanager-stderr.log", G_SUBPROCESS_FLAGS_NONE, argv);
   }
 
   if (self->manager == NULL) {
-    self->manager = mm_manager_new_sync (self->connection,
-                                         G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_DO_NOT_AUTO_START,
-                                         NULL, &error);
+    self->manager = mm_manager_new_sync (
+        self->connection, G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_DO_NOT_AUTO_START, NULL, &error);
     g_assert_no_error (error);
   }
   g_assert_true (rc_harness_wait_for (manager_has_owner, self, RC_HARNESS_TIMEOUT));
@@ -413,11 +413,10 @@ set_profile (RcHarness *self, const char *id, const char *port)
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GError) error = NULL;
 
-  reply = g_dbus_connection_call_sync (self->connection, MM_DBUS_SERVICE, MM_TEST_PATH,
-                                       MM_TEST_INTERFACE, "SetProfile",
-                                       g_variant_new ("(ss^as)", id, "generic", ports), NULL,
-                                       G_DBUS_CALL_FLAGS_NONE, RC_HARNESS_TIMEOUT * 1000, NULL,
-                                       &error);
+  reply = g_dbus_connection_call_sync (
+      self->connection, MM_DBUS_SERVICE, MM_TEST_PATH, MM_TEST_INTERFACE, "SetProfile",
+      g_variant_new ("(ss^as)", id, "generic", ports), NULL, G_DBUS_CALL_FLAGS_NONE,
+      RC_HARNESS_TIMEOUT * 1000, NULL, &error);
   g_assert_no_error (error);
 }
 
@@ -537,7 +536,7 @@ start_sim_process (RcHarness *self, RcHarnessSim *sim)
   g_autofree char *line = NULL;
 
   sim->process = rc_harness_spawn (self, NULL, G_SUBPROCESS_FLAGS_STDOUT_PIPE,
-                                   (const char *const *) sim->argv->pdata);
+                                   (const char *const *)sim->argv->pdata);
   line = rc_harness_read_line (sim->process, RC_HARNESS_TIMEOUT);
   if (g_strcmp0 (line, "READY") != 0)
     g_error ("simulator %s did not get ready (got %s; log %s)", sim->id, line, sim->log_path);
@@ -551,7 +550,7 @@ rc_harness_add_sim (RcHarness *self, const RcSimSpec *spec)
 
   sim->id = g_strdup (spec->id);
   sim->imei = g_strdup (spec->imei);
-  sim->port = g_strdup_printf ("abstract:rc-%d-%s-%s", (int) getpid (), self->name, spec->id);
+  sim->port = g_strdup_printf ("abstract:rc-%d-%s-%s", (int)getpid (), self->name, spec->id);
   sim->log_path = g_build_filename (self->dir, log_name, NULL);
   sim->argv = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (sim->argv, g_strdup (rc_harness_find_program ("reachcell-modem-sim")));
@@ -612,16 +611,16 @@ sim_ctl_valist (RcHarness *self, RcHarnessSim *sim, GError **error, va_list args
   g_autofree char *err = NULL;
   const char *arg;
 
-  g_ptr_array_add (argv, (gpointer) rc_harness_find_program ("reachcell-modem-sim"));
+  g_ptr_array_add (argv, (gpointer)rc_harness_find_program ("reachcell-modem-sim"));
   g_ptr_array_add (argv, (gpointer) "ctl");
   g_ptr_array_add (argv, port_arg);
   while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
+    g_ptr_array_add (argv, (gpointer)arg);
   g_ptr_array_add (argv, NULL);
 
   process = rc_harness_spawn (self, NULL,
                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-                              (const char *const *) argv->pdata);
+                              (const char *const *)argv->pdata);
   if (!g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, error))
     return NULL;
   if (!g_subprocess_get_if_exited (process) || g_subprocess_get_exit_status (process) != 0) {

@@ -24,8 +24,8 @@ typedef struct _RcHarness RcHarness;
 typedef struct _RcHarnessSim RcHarnessSim;
 
 typedef struct {
-  const char *id;         /* SetProfile id and simulator name, e.g. "sim0" */
-  const char *imei;       /* also the modem's EquipmentIdentifier, used to find it */
+  const char *id;   /* SetProfile id and simulator name, e.g. "sim0" */
+  const char *imei; /* also the modem's EquipmentIdentifier, used to find it */
   const char *imsi;
   const char *iccid;
   const char *own_number; /* NULL: the SIM reports no own number */
@@ -60,8 +60,8 @@ MMObject *rc_harness_sim_find_modem (RcHarness *self, RcHarnessSim *sim);
 
 /* Runs `reachcell-modem-sim ctl --port PORT ARGS…` and returns its stdout, or NULL with @error
  * (the reply's message) when it exits non-zero. */
-char *rc_harness_sim_ctl (RcHarness *self, RcHarnessSim *sim, GError **error, ...)
-  G_GNUC_NULL_TERMINATED;
+char *
+rc_harness_sim_ctl (RcHarness *self, RcHarnessSim *sim, GError **error, ...) G_GNUC_NULL_TERMINATED;
 /* As above, asserting success. */
 char *rc_harness_sim_ctl_ok (RcHarness *self, RcHarnessSim *sim, ...) G_GNUC_NULL_TERMINATED;
 
@@ -76,9 +76,8 @@ gboolean rc_harness_wait_process (GSubprocess *process, guint timeout_seconds);
 
 /* Iterates the default main context until @condition returns TRUE or @timeout_seconds pass. */
 typedef gboolean (*RcHarnessCondition) (gpointer user_data);
-gboolean rc_harness_wait_for (RcHarnessCondition condition,
-                              gpointer user_data,
-                              guint timeout_seconds);
+gboolean
+rc_harness_wait_for (RcHarnessCondition condition, gpointer user_data, guint timeout_seconds);
 /* Iterates the default main context for about @milliseconds (to let asynchronous replies and
  * signals land when a test asserts that something does NOT happen). */
 void rc_harness_spin (guint milliseconds);

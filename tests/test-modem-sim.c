@@ -70,8 +70,8 @@ list_calls (MMModemVoice *voice)
 typedef struct {
   MMModemVoice *voice;
   MMCallState state;
-  const char *path;   /* NULL: any call */
-  MMCall *found;      /* out, owned */
+  const char *path; /* NULL: any call */
+  MMCall *found;    /* out, owned */
 } CallWait;
 
 static gboolean
@@ -98,7 +98,8 @@ wait_call_state (MMModemVoice *voice, const char *path, MMCallState state)
   CallWait wait = { voice, state, path, NULL };
 
   if (!rc_harness_wait_for (call_in_state, &wait, RC_HARNESS_TIMEOUT))
-    g_error ("no call %s reached state %s", path ? path : "(any)", mm_call_state_get_string (state));
+    g_error ("no call %s reached state %s", path ? path : "(any)",
+             mm_call_state_get_string (state));
   return wait.found;
 }
 
@@ -184,7 +185,8 @@ test_outbound_flow (void)
   seen = wait_call_state (voice, path, MM_CALL_STATE_RINGING_OUT);
   g_clear_object (&seen);
   status = sim_status (harness, sim);
-  g_assert_nonnull (strstr (status, "dir=out state=alerting stat=3 number=+4915199999999 type=145"));
+  g_assert_nonnull (
+      strstr (status, "dir=out state=alerting stat=3 number=+4915199999999 type=145"));
   g_clear_pointer (&status, g_free);
 
   g_free (rc_harness_sim_ctl_ok (harness, sim, "answer", NULL));
@@ -318,8 +320,7 @@ test_unplug (void)
   rc_harness_plug_sim (harness, sim1);
   back = rc_harness_sim_find_modem (harness, sim1);
   g_assert_nonnull (back);
-  g_assert_cmpint (mm_modem_get_state (mm_object_peek_modem (back)), ==,
-                   MM_MODEM_STATE_REGISTERED);
+  g_assert_cmpint (mm_modem_get_state (mm_object_peek_modem (back)), ==, MM_MODEM_STATE_REGISTERED);
 }
 
 /* Sends @request to a simulator's AT socket and reads until a final result line. */
@@ -348,7 +349,7 @@ static void
 test_garbage (void)
 {
   g_autoptr (RcHarness) harness = rc_harness_new (g_test_get_path () + 1);
-  g_autofree char *port = g_strdup_printf ("abstract:rc-%d-garbage", (int) getpid ());
+  g_autofree char *port = g_strdup_printf ("abstract:rc-%d-garbage", (int)getpid ());
   g_autofree char *port_arg = g_strdup_printf ("--port=%s", port);
   g_autofree char *log_arg = g_strdup_printf ("--log=%s/at.log", rc_harness_get_dir (harness));
   const char *argv[] = { rc_harness_find_program ("reachcell-modem-sim"), port_arg, log_arg,
@@ -361,13 +362,8 @@ test_garbage (void)
   g_autofree char *ready = NULL;
   g_autofree char *long_line = NULL;
   const char *const garbage[] = {
-    "AT+FOO\r",
-    "\x01\x02\xff\xfe\r",
-    "hello world\r",
-    "AT+CLCC=\"\"\"\r",
-    "ATD;\r",
-    "AT+CHLD=9z\r",
-    "AT\0\0AT\r",
+    "AT+FOO\r", "\x01\x02\xff\xfe\r", "hello world\r", "AT+CLCC=\"\"\"\r",
+    "ATD;\r",   "AT+CHLD=9z\r",       "AT\0\0AT\r",
   };
 
   process = rc_harness_spawn (harness, "sim-stderr.log", G_SUBPROCESS_FLAGS_STDOUT_PIPE, argv);
@@ -417,12 +413,9 @@ test_control_errors (void)
   g_autoptr (RcHarness) harness = harness_with_modemmanager ();
   RcHarnessSim *sim = rc_harness_add_sim (harness, &sim0_spec);
   const char *const bad[][3] = {
-    { "frobnicate", NULL, NULL },
-    { "signal", "250", NULL },
-    { "answer", "7", NULL },
-    { "registration", "sideways", NULL },
-    { "next-dial", "maybe", NULL },
-    { "incoming", "not-a-number", NULL },
+    { "frobnicate", NULL, NULL },   { "signal", "250", NULL },
+    { "answer", "7", NULL },        { "registration", "sideways", NULL },
+    { "next-dial", "maybe", NULL }, { "incoming", "not-a-number", NULL },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {

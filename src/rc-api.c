@@ -1,0 +1,1099 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Copyright (C) 2026 reachcelld developers
+ */
+
+#define G_LOG_DOMAIN "rc-api"
+
+#include "config.h"
+
+#include "rc-api.h"
+
+#include "rc-e164.h"
+#include "rc-error.h"
+#include "rc-json.h"
+#include "rc-lines.h"
+
+#include <libsoup/soup.h>
+#include <stdio.h>
+#include <string.h>
+
+/**
+ * RcApi: the REST surface (SPEC §3) on a SoupServer.
+ *
+ * Order of checks for every request: body size (413), route prefix (404), key (401) for
+ * /v1/calls and /v1/numbers, then sub-route (404), method (405), body (415, 400), the work. Bodies
+ * are limited while they are read: a request whose Content-Length or chunks pass the limit gets 413
+ * and its bytes are discarded as they arrive, never buffered whole. Handlers that wait on
+ * ModemManager pause the message.
+ */
+
+#define RC_API_MAX_IDEMPOTENCY_KEY 255
+#define RC_API_MAX_CLIENT_REFERENCE 128
+#define RC_API_MIN_TIMEOUT 5
+#define RC_API_MAX_TIMEOUT 120
+#define RC_API_MAX_PER_PAGE 100
+#define RC_API_DEFAULT_PER_PAGE 20
+#define RC_API_MAX_PAGE 1000000
+
+struct _RcApi {
+  GObject parent_instance;
+
+  SoupServer *server;
+  RcStore *store;
+  RcMmWatch *watch;
+  RcCalls *calls;
+  const RcConfig *config; /* unowned */
+  GBytes *openapi;
+};
+
+G_DEFINE_TYPE (RcApi, rc_api, G_TYPE_OBJECT)
+
+typedef struct {
+  guint status;
+  const char *code;
+} ErrorMapping;
+
+static const ErrorMapping error_mappings[] = {
+  [RC_ERROR_FAILED] = { 500, "internal_error" },
+  [RC_ERROR_INVALID_INPUT] = { 400, "invalid_parameter" },
+  [RC_ERROR_NOT_FOUND] = { 404, "not_found" },
+  [RC_ERROR_STORE] = { 503, "internal_error" },
+  [RC_ERROR_NO_MODEM] = { 503, "number_unavailable" },
+  [RC_ERROR_NO_MODEMMANAGER] = { 503, "modemmanager_unavailable" },
+  [RC_ERROR_MODEM] = { 502, "modem_error" },
+  [RC_ERROR_INVALID_STATE] = { 409, "invalid_state" },
+  [RC_ERROR_LINE_BUSY] = { 409, "line_busy" },
+  [RC_ERROR_INVALID_NUMBER] = { 422, "invalid_number" },
+  [RC_ERROR_COUNTRY_MISMATCH] = { 422, "country_mismatch" },
+  [RC_ERROR_NOT_PROVISIONED] = { 422, "number_not_provisioned" },
+  [RC_ERROR_IDEMPOTENCY_KEY_REUSED] = { 422, "idempotency_key_reused" },
+  [RC_ERROR_NOT_SUPPORTED] = { 409, "invalid_state" },
+  [RC_ERROR_WEBHOOK_REJECTED] = { 502, "internal_error" },
+};
+
+guint
+rc_api_status_for_error (const GError *error, const char **out_code)
+{
+  if (error->domain == RC_ERROR && (guint)error->code < G_N_ELEMENTS (error_mappings)) {
+    *out_code = error_mappings[error->code].code;
+    return error_mappings[error->code].status;
+  }
+  *out_code = "internal_error";
+  return 500;
+}
+
+/* --- responses ----------------------------------------------------------------------------- */
+
+static void
+set_json_body (SoupServerMessage *msg, guint status, char *body /* transfer full */)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body, strlen (body));
+}
+
+static char *
+envelope_data (JsonNode *data, JsonNode *meta)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "success");
+  json_builder_add_boolean_value (builder, TRUE);
+  json_builder_set_member_name (builder, "data");
+  json_builder_add_value (builder, json_node_ref (data));
+  if (meta != NULL) {
+    json_builder_set_member_name (builder, "meta");
+    json_builder_add_value (builder, json_node_ref (meta));
+  }
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  return rc_json_node_to_string (root);
+}
+
+static void
+respond_data (SoupServerMessage *msg, guint status, JsonNode *data, JsonNode *meta)
+{
+  set_json_body (msg, status, envelope_data (data, meta));
+}
+
+static void
+respond_error_full (
+    SoupServerMessage *msg, guint status, const char *code, const char *message, const char *field)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "success");
+  json_builder_add_boolean_value (builder, FALSE);
+  json_builder_set_member_name (builder, "error");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, code);
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, message);
+  if (field != NULL) {
+    json_builder_set_member_name (builder, "field");
+    json_builder_add_string_value (builder, field);
+  }
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  set_json_body (msg, status, rc_json_node_to_string (root));
+}
+
+static void
+respond_gerror (SoupServerMessage *msg, const GError *error, const char *field)
+{
+  const char *code;
+  guint status = rc_api_status_for_error (error, &code);
+
+  if (status == 500 || error->code == RC_ERROR_STORE) {
+    g_warning ("request failed: %s", error->message);
+    respond_error_full (msg, status, code, "internal error, see the daemon's log", NULL);
+    return;
+  }
+  respond_error_full (msg, status, code, error->message, field);
+}
+
+static void
+respond_invalid (SoupServerMessage *msg, const char *field, const char *message)
+{
+  respond_error_full (msg, 400, "invalid_parameter", message, field);
+}
+
+/* --- request helpers ----------------------------------------------------------------------- */
+
+/* Splits the path below /v1 into segments: "/v1/calls/ID/hangup" → {"calls", "ID", "hangup"}. */
+static char **
+path_segments (const char *path)
+{
+  g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) raw = g_strsplit (path, "/", -1);
+
+  for (guint i = 0; raw[i] != NULL; i++) {
+    if (*raw[i] != '\0')
+      g_ptr_array_add (parts, g_strdup (raw[i]));
+  }
+  g_ptr_array_add (parts, NULL);
+  return (char **)g_ptr_array_free (g_steal_pointer (&parts), FALSE);
+}
+
+static gboolean
+authenticate (RcApi *self, SoupServerMessage *msg, gint64 *out_key_id)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *authorization = soup_message_headers_get_one (headers, "Authorization");
+  g_autoptr (GError) error = NULL;
+
+  if (authorization == NULL || g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0) {
+    respond_error_full (msg, 401, "unauthorized", "send the API key as Authorization: Bearer ak_…",
+                        NULL);
+    return FALSE;
+  }
+  if (!rc_store_check_key (self->store, authorization + 7, out_key_id, &error)) {
+    if (error != NULL)
+      respond_gerror (msg, error, NULL);
+    else
+      respond_error_full (msg, 401, "unauthorized", "the API key is unknown or revoked", NULL);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The request body as a JSON object, or NULL with the error response set. */
+static JsonObject *
+read_json_body (RcApi *self, SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *content_type = soup_message_headers_get_content_type (headers, NULL);
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr (GBytes) bytes = soup_message_body_flatten (body);
+  g_autoptr (GError) error = NULL;
+  gsize length;
+  const char *data = g_bytes_get_data (bytes, &length);
+  JsonObject *object;
+
+  if (content_type == NULL || g_ascii_strcasecmp (content_type, "application/json") != 0) {
+    respond_error_full (msg, 415, "unsupported_media_type",
+                        "send the body as Content-Type: application/json", NULL);
+    return NULL;
+  }
+  if (rc_json_depth (data, length, self->config->max_json_depth) > self->config->max_json_depth) {
+    g_autofree char *message
+        = g_strdup_printf ("JSON nested deeper than %u levels", self->config->max_json_depth);
+
+    respond_error_full (msg, 400, "json_too_deep", message, NULL);
+    return NULL;
+  }
+  object = rc_json_parse_object (data ? data : "", length, &error);
+  if (object == NULL)
+    respond_error_full (msg, 400, "invalid_json", error->message, NULL);
+  return object;
+}
+
+static JsonNode *
+call_node (const RcCall *call, const char *status_override)
+{
+  return rc_json_call_node (call, status_override, g_get_real_time ());
+}
+
+/* --- /v1/calls ----------------------------------------------------------------------------- */
+
+typedef struct {
+  RcApi *self;
+  SoupServerMessage *msg;
+  gboolean disconnected;
+} Pending;
+
+static void
+on_pending_disconnected (SoupServerMessage *msg, gpointer user_data)
+{
+  Pending *pending = user_data;
+
+  pending->disconnected = TRUE;
+}
+
+static Pending *
+pause_message (RcApi *self, SoupServerMessage *msg)
+{
+  Pending *pending = g_new0 (Pending, 1);
+
+  pending->self = g_object_ref (self);
+  pending->msg = g_object_ref (msg);
+  g_signal_connect (msg, "disconnected", G_CALLBACK (on_pending_disconnected), pending);
+  soup_server_message_pause (msg);
+  return pending;
+}
+
+static void
+pending_finish (Pending *pending)
+{
+  g_signal_handlers_disconnect_by_data (pending->msg, pending);
+  if (!pending->disconnected)
+    soup_server_message_unpause (pending->msg);
+  g_object_unref (pending->msg);
+  g_object_unref (pending->self);
+  g_free (pending);
+}
+
+static const char *
+get_string_member (JsonObject *object, const char *name, gboolean *wrong_type)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  *wrong_type = FALSE;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return NULL;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING) {
+    *wrong_type = TRUE;
+    return NULL;
+  }
+  return json_node_get_string (node);
+}
+
+static gboolean
+check_number_field (SoupServerMessage *msg, JsonObject *body, const char *field, const char **out)
+{
+  gboolean wrong_type;
+  const char *value = get_string_member (body, field, &wrong_type);
+
+  if (value == NULL) {
+    g_autofree char *message = g_strdup_printf ("%s is required: a phone number in E.164 format "
+                                                "such as +14155552671",
+                                                field);
+
+    respond_invalid (msg, field, message);
+    return FALSE;
+  }
+  if (!rc_e164_is_valid (value) || rc_e164_country_code (value) == NULL) {
+    g_autofree char *message = g_strdup_printf ("%s is not a valid E.164 number (+, country "
+                                                "code, up to 15 digits)",
+                                                field);
+
+    respond_error_full (msg, 422, "invalid_number", message, field);
+    return FALSE;
+  }
+  *out = value;
+  return TRUE;
+}
+
+static gboolean
+idempotency_key_valid (const char *key)
+{
+  size_t length = strlen (key);
+
+  if (length == 0 || length > RC_API_MAX_IDEMPOTENCY_KEY)
+    return FALSE;
+  for (size_t i = 0; i < length; i++) {
+    if (key[i] < 0x21 || key[i] > 0x7e)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static char *
+render_dial_response (const RcCall *call, gpointer user_data)
+{
+  g_autoptr (JsonNode) node = call_node (call, NULL);
+
+  return envelope_data (node, NULL);
+}
+
+static void
+handle_dial (RcApi *self, SoupServerMessage *msg, gint64 key_id)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *idempotency_key = soup_message_headers_get_one (headers, "Idempotency-Key");
+  g_autoptr (JsonObject) body = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcCall) call = NULL;
+  g_autofree char *digest = NULL;
+  g_autofree char *response = NULL;
+  RcDialRequest request = { 0 };
+  gboolean wrong_type;
+  JsonObjectIter iter;
+  const char *member;
+
+  if (idempotency_key != NULL && !idempotency_key_valid (idempotency_key)) {
+    respond_invalid (msg, "Idempotency-Key",
+                     "Idempotency-Key must be 1 to 255 printable ASCII characters");
+    return;
+  }
+  body = read_json_body (self, msg);
+  if (body == NULL)
+    return;
+
+  json_object_iter_init (&iter, body);
+  while (json_object_iter_next (&iter, &member, NULL)) {
+    const char *known[] = { "from", "to", "timeout_seconds", "client_reference" };
+    gboolean is_known = FALSE;
+
+    for (guint i = 0; i < G_N_ELEMENTS (known); i++)
+      is_known |= g_str_equal (known[i], member);
+    if (!is_known) {
+      g_autofree char *message = g_strdup_printf ("unknown field %s", member);
+
+      respond_invalid (msg, member, message);
+      return;
+    }
+  }
+  if (!check_number_field (msg, body, "from", &request.from)
+      || !check_number_field (msg, body, "to", &request.to))
+    return;
+  if (json_object_has_member (body, "timeout_seconds")) {
+    JsonNode *node = json_object_get_member (body, "timeout_seconds");
+
+    if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64
+        || json_node_get_int (node) < RC_API_MIN_TIMEOUT
+        || json_node_get_int (node) > RC_API_MAX_TIMEOUT) {
+      respond_invalid (msg, "timeout_seconds",
+                       "timeout_seconds must be a whole number of "
+                       "seconds from 5 to 120");
+      return;
+    }
+    request.timeout_seconds = (int)json_node_get_int (node);
+  }
+  request.client_reference = get_string_member (body, "client_reference", &wrong_type);
+  if (wrong_type
+      || (request.client_reference != NULL
+          && g_utf8_strlen (request.client_reference, -1) > RC_API_MAX_CLIENT_REFERENCE)) {
+    respond_invalid (msg, "client_reference",
+                     "client_reference must be a string of at most 128 "
+                     "characters");
+    return;
+  }
+  if (!rc_e164_same_country (request.from, request.to)) {
+    respond_error_full (msg, 422, "country_mismatch",
+                        "to must have the same country calling code as from", "to");
+    return;
+  }
+
+  if (idempotency_key != NULL) {
+    g_autoptr (GBytes) raw = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+    g_autofree char *stored_digest = NULL;
+    g_autofree char *stored_body = NULL;
+    guint stored_status;
+
+    digest = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, raw);
+    if (!rc_store_get_idempotent (self->store, key_id, idempotency_key, &stored_digest,
+                                  &stored_status, &stored_body, &error)) {
+      if (error != NULL) {
+        respond_gerror (msg, error, NULL);
+        return;
+      }
+    } else if (g_strcmp0 (stored_digest, digest) != 0) {
+      respond_error_full (msg, 422, "idempotency_key_reused",
+                          "this Idempotency-Key was used with a different body", "Idempotency-Key");
+      return;
+    } else {
+      set_json_body (msg, stored_status, g_steal_pointer (&stored_body));
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Idempotent-Replayed", "true");
+      return;
+    }
+    request.key_id = key_id;
+    request.idempotency_key = idempotency_key;
+    request.request_digest = digest;
+  }
+
+  call = rc_calls_dial (self->calls, &request, render_dial_response, NULL, &response, &error);
+  if (call == NULL) {
+    respond_gerror (msg, error, error->code == RC_ERROR_NOT_PROVISIONED ? "from" : NULL);
+    return;
+  }
+  if (response == NULL)
+    response = render_dial_response (call, NULL);
+  set_json_body (msg, 202, g_steal_pointer (&response));
+}
+
+static void
+on_hangup_ready (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Pending *pending = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcCall) call = rc_calls_hangup_finish (RC_CALLS (source), result, &error);
+
+  if (!pending->disconnected) {
+    if (call == NULL) {
+      respond_gerror (pending->msg, error, NULL);
+    } else {
+      g_autoptr (JsonNode) node = call_node (call, NULL);
+
+      respond_data (pending->msg, 200, node, NULL);
+    }
+  }
+  pending_finish (pending);
+}
+
+static void
+on_answer_ready (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Pending *pending = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcCall) call = rc_calls_answer_finish (RC_CALLS (source), result, &error);
+
+  if (!pending->disconnected) {
+    if (call == NULL) {
+      respond_gerror (pending->msg, error, NULL);
+    } else {
+      g_autoptr (JsonNode) node = call_node (call, "answering");
+
+      respond_data (pending->msg, 202, node, NULL);
+    }
+  }
+  pending_finish (pending);
+}
+
+static gboolean
+parse_date (const char *text, gboolean end_of_day, gint64 *out)
+{
+  int year;
+  int month;
+  int day;
+  char extra;
+  g_autoptr (GDateTime) time = NULL;
+
+  if (strlen (text) != 10 || sscanf (text, "%4d-%2d-%2d%c", &year, &month, &day, &extra) != 3
+      || text[4] != '-' || text[7] != '-' || !g_date_valid_dmy (day, month, year))
+    return FALSE;
+  time = g_date_time_new_utc (year, month, day, 0, 0, 0);
+  if (time == NULL)
+    return FALSE;
+  if (end_of_day) {
+    g_autoptr (GDateTime) next = g_date_time_add_days (time, 1);
+
+    *out = g_date_time_to_unix (next) * G_USEC_PER_SEC;
+  } else {
+    *out = g_date_time_to_unix (time) * G_USEC_PER_SEC;
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_positive (const char *text, guint max, guint *out)
+{
+  guint64 value;
+
+  if (!g_ascii_string_to_unsigned (text, 10, 1, max, &value, NULL))
+    return FALSE;
+  *out = (guint)value;
+  return TRUE;
+}
+
+static void
+handle_list_calls (RcApi *self, SoupServerMessage *msg, GHashTable *query)
+{
+  RcCallFilter filter = { 0 };
+  guint page = 1;
+  guint per_page = RC_API_DEFAULT_PER_PAGE;
+  guint total = 0;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) calls = NULL;
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) data = NULL;
+  g_autoptr (JsonNode) meta = NULL;
+  GHashTableIter iter;
+  const char *name;
+  const char *value;
+
+  if (query != NULL) {
+    g_hash_table_iter_init (&iter, query);
+    while (g_hash_table_iter_next (&iter, (gpointer *)&name, (gpointer *)&value)) {
+      gboolean ok = TRUE;
+
+      if (g_str_equal (name, "number")) {
+        ok = rc_e164_is_valid (value);
+        filter.number = value;
+      } else if (g_str_equal (name, "direction")) {
+        ok = rc_call_direction_from_string (value, &filter.direction);
+        filter.has_direction = TRUE;
+      } else if (g_str_equal (name, "status")) {
+        ok = rc_call_status_from_string (value, &filter.status);
+        filter.has_status = TRUE;
+      } else if (g_str_equal (name, "from_date")) {
+        ok = parse_date (value, FALSE, &filter.from_time);
+      } else if (g_str_equal (name, "to_date")) {
+        ok = parse_date (value, TRUE, &filter.to_time);
+      } else if (g_str_equal (name, "page")) {
+        ok = parse_positive (value, RC_API_MAX_PAGE, &page);
+      } else if (g_str_equal (name, "per_page")) {
+        ok = parse_positive (value, RC_API_MAX_PER_PAGE, &per_page);
+      } else {
+        g_autofree char *message = g_strdup_printf ("unknown query parameter %s", name);
+
+        respond_invalid (msg, name, message);
+        return;
+      }
+      if (!ok) {
+        const char *hint = g_str_equal (name, "number")      ? "an E.164 number"
+                           : g_str_equal (name, "direction") ? "inbound or outbound"
+                           : g_str_equal (name, "status")
+                               ? "initiating, ringing, connected, ended, missed, rejected or failed"
+                           : g_str_has_suffix (name, "_date") ? "a date as YYYY-MM-DD"
+                           : g_str_equal (name, "page")       ? "a whole number from 1"
+                                                              : "a whole number from 1 to 100";
+        g_autofree char *message = g_strdup_printf ("%s must be %s", name, hint);
+
+        respond_invalid (msg, name, message);
+        return;
+      }
+    }
+  }
+  if (filter.from_time != 0 && filter.to_time != 0 && filter.from_time >= filter.to_time) {
+    respond_invalid (msg, "to_date", "to_date must not be before from_date");
+    return;
+  }
+
+  calls = rc_store_list_calls (self->store, &filter, page, per_page, &total, &error);
+  if (calls == NULL) {
+    respond_gerror (msg, error, NULL);
+    return;
+  }
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < calls->len; i++)
+    json_builder_add_value (builder, call_node (g_ptr_array_index (calls, i), NULL));
+  json_builder_end_array (builder);
+  data = json_builder_get_root (builder);
+
+  json_builder_reset (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "total");
+  json_builder_add_int_value (builder, total);
+  json_builder_set_member_name (builder, "page");
+  json_builder_add_int_value (builder, page);
+  json_builder_set_member_name (builder, "per_page");
+  json_builder_add_int_value (builder, per_page);
+  json_builder_set_member_name (builder, "total_pages");
+  json_builder_add_int_value (builder, (total + per_page - 1) / per_page);
+  json_builder_end_object (builder);
+  meta = json_builder_get_root (builder);
+  respond_data (msg, 200, data, meta);
+}
+
+static gboolean
+method_is (SoupServerMessage *msg, const char *allowed)
+{
+  const char *method = soup_server_message_get_method (msg);
+
+  if (g_str_equal (method, allowed))
+    return TRUE;
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", allowed);
+  respond_error_full (msg, 405, "method_not_allowed",
+                      allowed[0] == 'G' ? "only GET is allowed here" : "only POST is allowed here",
+                      NULL);
+  return FALSE;
+}
+
+static void
+handle_calls (
+    RcApi *self, SoupServerMessage *msg, char **segments, GHashTable *query, gint64 key_id)
+{
+  guint n = g_strv_length (segments);
+
+  if (n == 2 && g_str_equal (segments[1], "dial")) {
+    if (method_is (msg, "POST"))
+      handle_dial (self, msg, key_id);
+  } else if (n == 1) {
+    if (method_is (msg, "GET"))
+      handle_list_calls (self, msg, query);
+  } else if (n == 2) {
+    if (method_is (msg, "GET")) {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (RcCall) call = rc_store_get_call (self->store, segments[1], &error);
+
+      if (call == NULL) {
+        respond_gerror (msg, error, NULL);
+      } else {
+        g_autoptr (JsonNode) node = call_node (call, NULL);
+
+        respond_data (msg, 200, node, NULL);
+      }
+    }
+  } else if (n == 3
+             && (g_str_equal (segments[2], "hangup") || g_str_equal (segments[2], "answer"))) {
+    if (method_is (msg, "POST")) {
+      Pending *pending = pause_message (self, msg);
+
+      if (g_str_equal (segments[2], "hangup"))
+        rc_calls_hangup_async (self->calls, segments[1], NULL, on_hangup_ready, pending);
+      else
+        rc_calls_answer_async (self->calls, segments[1], NULL, on_answer_ready, pending);
+    }
+  } else {
+    respond_error_full (msg, 404, "not_found", "no such route", NULL);
+  }
+}
+
+/* --- /v1/numbers --------------------------------------------------------------------------- */
+
+static JsonNode *
+line_node (RcApi *self, const RcLine *line)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  const RcModemInfo *modem = line->modem;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "number");
+  json_builder_add_string_value (builder, line->number);
+  json_builder_set_member_name (builder, "state");
+  json_builder_add_string_value (builder, rc_calls_line_state (self->calls, line));
+  json_builder_set_member_name (builder, "provisioned_by");
+  json_builder_add_string_value (builder, line->configured ? "configuration" : "sim");
+  json_builder_set_member_name (builder, "modem");
+  if (modem != NULL) {
+    json_builder_begin_object (builder);
+    json_builder_set_member_name (builder, "equipment_id");
+    json_builder_add_string_value (builder, modem->equipment_id);
+    json_builder_set_member_name (builder, "manufacturer");
+    json_builder_add_string_value (builder, modem->manufacturer);
+    json_builder_set_member_name (builder, "model");
+    json_builder_add_string_value (builder, modem->model);
+    json_builder_set_member_name (builder, "state");
+    json_builder_add_string_value (builder, modem->state);
+    json_builder_set_member_name (builder, "signal_quality");
+    json_builder_add_int_value (builder, modem->signal_quality);
+    json_builder_set_member_name (builder, "operator");
+    json_builder_add_string_value (builder, modem->operator_name);
+    json_builder_end_object (builder);
+  } else {
+    json_builder_add_null_value (builder);
+  }
+  json_builder_set_member_name (builder, "sim");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "slot");
+  if (line->slot != 0)
+    json_builder_add_int_value (builder, line->slot);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "iccid");
+  json_builder_add_string_value (builder, modem && line->slot_active ? modem->iccid : NULL);
+  json_builder_set_member_name (builder, "imsi");
+  json_builder_add_string_value (builder, modem && line->slot_active ? modem->imsi : NULL);
+  json_builder_set_member_name (builder, "active");
+  json_builder_add_boolean_value (builder, modem != NULL && line->slot_active);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+static void
+on_activate_ready (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Pending *pending = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!pending->disconnected) {
+    if (!rc_mm_watch_set_primary_slot_finish (RC_MM_WATCH (source), result, &error)) {
+      respond_gerror (pending->msg, error, NULL);
+    } else {
+      g_autoptr (JsonNode) node = NULL;
+      const char *number = g_object_get_data (G_OBJECT (pending->msg), "rc-number");
+      g_autoptr (RcLine) line = rc_lines_find (pending->self->config, pending->self->watch, number);
+
+      if (line == NULL) {
+        /* A SIM-provisioned number disappears while the modem re-reads its SIM. */
+        respond_error_full (pending->msg, 404, "not_found",
+                            "the number is not provisioned now (its SIM is being re-read)", NULL);
+      } else {
+        node = line_node (pending->self, line);
+        respond_data (pending->msg, 200, node, NULL);
+      }
+    }
+  }
+  pending_finish (pending);
+}
+
+static void
+handle_numbers (RcApi *self, SoupServerMessage *msg, char **segments)
+{
+  guint n = g_strv_length (segments);
+  g_autoptr (RcLine) line = NULL;
+
+  if (n == 1) {
+    g_autoptr (GPtrArray) lines = NULL;
+    g_autoptr (JsonBuilder) builder = json_builder_new ();
+    g_autoptr (JsonNode) data = NULL;
+
+    if (!method_is (msg, "GET"))
+      return;
+    lines = rc_lines_list (self->config, self->watch);
+    json_builder_begin_array (builder);
+    for (guint i = 0; i < lines->len; i++)
+      json_builder_add_value (builder, line_node (self, g_ptr_array_index (lines, i)));
+    json_builder_end_array (builder);
+    data = json_builder_get_root (builder);
+    respond_data (msg, 200, data, NULL);
+    return;
+  }
+  if (n > 3 || (n == 3 && !g_str_equal (segments[2], "activate"))) {
+    respond_error_full (msg, 404, "not_found", "no such route", NULL);
+    return;
+  }
+  if (!method_is (msg, n == 2 ? "GET" : "POST"))
+    return;
+  line = rc_lines_find (self->config, self->watch, segments[1]);
+  if (line == NULL) {
+    respond_error_full (msg, 404, "not_found", "no such provisioned number", NULL);
+    return;
+  }
+  if (n == 2) {
+    g_autoptr (JsonNode) node = line_node (self, line);
+
+    respond_data (msg, 200, node, NULL);
+  } else if (line->modem == NULL) {
+    respond_error_full (msg, 503, "number_unavailable", "no modem carries this number's SIM now",
+                        NULL);
+  } else {
+    Pending *pending = pause_message (self, msg);
+
+    g_object_set_data_full (G_OBJECT (msg), "rc-number", g_strdup (line->number), g_free);
+    rc_mm_watch_set_primary_slot_async (self->watch, line->modem->path, line->slot, NULL,
+                                        on_activate_ready, pending);
+  }
+}
+
+/* --- /v1/health, /v1/openapi.json ---------------------------------------------------------- */
+
+static void
+handle_health (RcApi *self, SoupServerMessage *msg)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) data = NULL;
+  g_autoptr (GPtrArray) lines = rc_lines_list (self->config, self->watch);
+  g_autoptr (GError) error = NULL;
+  guint counts[7];
+  guint available = 0;
+  gboolean database_ok = rc_store_count_calls (self->store, counts, &error);
+
+  for (guint i = 0; i < lines->len; i++)
+    available += g_str_equal (rc_calls_line_state (self->calls, g_ptr_array_index (lines, i)),
+                              "available");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "status");
+  json_builder_add_string_value (builder, database_ok ? "ok" : "degraded");
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_string_value (builder, PACKAGE_VERSION);
+  json_builder_set_member_name (builder, "modemmanager");
+  json_builder_add_string_value (builder,
+                                 rc_mm_watch_is_present (self->watch) ? "running" : "absent");
+  json_builder_set_member_name (builder, "modems");
+  json_builder_add_int_value (builder, rc_mm_watch_get_modems (self->watch)->len);
+  json_builder_set_member_name (builder, "numbers_available");
+  json_builder_add_int_value (builder, available);
+  json_builder_set_member_name (builder, "open_calls");
+  json_builder_add_int_value (builder, rc_calls_count_open (self->calls));
+  json_builder_set_member_name (builder, "database");
+  json_builder_add_string_value (builder, database_ok ? "ok" : "error");
+  json_builder_set_member_name (builder, "webhook_backlog");
+  json_builder_add_int_value (builder, 0);
+  json_builder_end_object (builder);
+  data = json_builder_get_root (builder);
+  if (!database_ok)
+    g_warning ("health: database check failed: %s", error->message);
+  respond_data (msg, database_ok ? 200 : 503, data, NULL);
+}
+
+static void
+handle_openapi (RcApi *self, SoupServerMessage *msg)
+{
+  if (self->openapi == NULL) {
+    respond_error_full (msg, 404, "not_found", "the OpenAPI document is not installed", NULL);
+    return;
+  }
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY,
+                                    g_bytes_get_data (self->openapi, NULL),
+                                    g_bytes_get_size (self->openapi));
+}
+
+/* --- dispatch ------------------------------------------------------------------------------ */
+
+static void
+on_request (SoupServer *server,
+            SoupServerMessage *msg,
+            const char *path,
+            GHashTable *query,
+            gpointer user_data)
+{
+  RcApi *self = RC_API (user_data);
+  g_auto (GStrv) segments = path_segments (path);
+  g_autofree char *request_id = g_uuid_string_random ();
+  guint n = g_strv_length (segments);
+  gint64 key_id = 0;
+
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "X-Request-Id",
+                                request_id);
+  if (n < 2 || !g_str_equal (segments[0], "v1")) {
+    respond_error_full (msg, 404, "not_found", "no such route", NULL);
+    return;
+  }
+  if (n == 2 && g_str_equal (segments[1], "health")) {
+    if (method_is (msg, "GET"))
+      handle_health (self, msg);
+    return;
+  }
+  if (n == 2 && g_str_equal (segments[1], "openapi.json")) {
+    if (method_is (msg, "GET"))
+      handle_openapi (self, msg);
+    return;
+  }
+  if (!g_str_equal (segments[1], "calls") && !g_str_equal (segments[1], "numbers")) {
+    respond_error_full (msg, 404, "not_found", "no such route", NULL);
+    return;
+  }
+  if (!authenticate (self, msg, &key_id))
+    return;
+  if (g_str_equal (segments[1], "calls"))
+    handle_calls (self, msg, segments + 1, query, key_id);
+  else
+    handle_numbers (self, msg, segments + 1);
+}
+
+/* Body limit while reading: the declared length, and the chunks as they come. A refused body is
+ * discarded as it arrives (never accumulated) and the handler answers 413. */
+static void
+refuse_body (SoupServerMessage *msg)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  g_object_set_data (G_OBJECT (msg), "rc-too-large", GINT_TO_POINTER (TRUE));
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
+}
+
+static void
+on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
+{
+  RcApi *self = RC_API (user_data);
+  gsize received = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (msg), "rc-received"));
+
+  received += g_bytes_get_size (chunk);
+  g_object_set_data (G_OBJECT (msg), "rc-received", GSIZE_TO_POINTER (received));
+  if (received > self->config->max_body_bytes
+      && g_object_get_data (G_OBJECT (msg), "rc-too-large") == NULL)
+    refuse_body (msg);
+}
+
+static void
+on_got_headers (SoupServerMessage *msg, gpointer user_data)
+{
+  RcApi *self = RC_API (user_data);
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+      && soup_message_headers_get_content_length (headers) > (goffset)self->config->max_body_bytes)
+    refuse_body (msg);
+}
+
+static void
+on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  g_signal_connect_object (msg, "got-headers", G_CALLBACK (on_got_headers), user_data, 0);
+  g_signal_connect_object (msg, "got-chunk", G_CALLBACK (on_got_chunk), user_data, 0);
+}
+
+static void
+on_request_checked (SoupServer *server,
+                    SoupServerMessage *msg,
+                    const char *path,
+                    GHashTable *query,
+                    gpointer user_data)
+{
+  RcApi *self = RC_API (user_data);
+
+  if (g_object_get_data (G_OBJECT (msg), "rc-too-large") != NULL) {
+    g_autofree char *request_id = g_uuid_string_random ();
+    g_autofree char *message = g_strdup_printf ("the body is larger than %" G_GSIZE_FORMAT " bytes",
+                                                self->config->max_body_bytes);
+
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "X-Request-Id",
+                                  request_id);
+    respond_error_full (msg, 413, "payload_too_large", message, NULL);
+    return;
+  }
+  on_request (server, msg, path, query, user_data);
+}
+
+/* --- object -------------------------------------------------------------------------------- */
+
+static void
+load_openapi (RcApi *self)
+{
+  const char *override = g_getenv ("RC_OPENAPI_PATH");
+  const char *candidates[]
+      = { override, RC_DATADIR "/openapi.json", RC_SOURCE_DATADIR "/openapi.json" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (candidates) && self->openapi == NULL; i++) {
+    g_autofree char *contents = NULL;
+    gsize length;
+
+    if (candidates[i] != NULL && g_file_get_contents (candidates[i], &contents, &length, NULL))
+      self->openapi = g_bytes_new_take (g_steal_pointer (&contents), length);
+  }
+  if (self->openapi == NULL)
+    g_warning ("openapi.json not found; GET /v1/openapi.json will answer 404");
+}
+
+static void
+rc_api_dispose (GObject *object)
+{
+  RcApi *self = RC_API (object);
+
+  if (self->server != NULL)
+    soup_server_disconnect (self->server);
+  g_clear_object (&self->server);
+  g_clear_object (&self->calls);
+  g_clear_object (&self->watch);
+  g_clear_object (&self->store);
+  g_clear_pointer (&self->openapi, g_bytes_unref);
+
+  G_OBJECT_CLASS (rc_api_parent_class)->dispose (object);
+}
+
+static void
+rc_api_class_init (RcApiClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = rc_api_dispose;
+}
+
+static void
+rc_api_init (RcApi *self)
+{
+}
+
+RcApi *
+rc_api_new (RcStore *store, RcMmWatch *watch, RcCalls *calls, const RcConfig *config)
+{
+  RcApi *self = g_object_new (RC_TYPE_API, NULL);
+
+  self->store = g_object_ref (store);
+  self->watch = g_object_ref (watch);
+  self->calls = g_object_ref (calls);
+  self->config = config;
+  self->server = soup_server_new ("server-header", "reachcelld/" PACKAGE_VERSION " ", NULL);
+  g_signal_connect_object (self->server, "request-started", G_CALLBACK (on_request_started), self,
+                           0);
+  soup_server_add_handler (self->server, NULL, on_request_checked, self, NULL);
+  load_openapi (self);
+  return self;
+}
+
+void
+rc_api_set_config (RcApi *self, const RcConfig *config)
+{
+  g_return_if_fail (RC_IS_API (self));
+  self->config = config;
+}
+
+static gboolean
+listen_one (RcApi *self, const char *address, GError **error)
+{
+  g_autoptr (GSocketConnectable) connectable = NULL;
+  g_autoptr (GInetAddress) inet = NULL;
+  g_autoptr (GSocketAddress) socket_address = NULL;
+  g_autoptr (GError) local = NULL;
+
+  connectable = g_network_address_parse (address, 0, &local);
+  if (connectable == NULL || strchr (address, ':') == NULL) {
+    g_set_error (error, RC_ERROR, RC_ERROR_INVALID_INPUT,
+                 "listen address %s: expected host:port such as 127.0.0.1:8080 or [::1]:8080",
+                 address);
+    return FALSE;
+  }
+  inet = g_inet_address_new_from_string (
+      g_network_address_get_hostname (G_NETWORK_ADDRESS (connectable)));
+  if (inet == NULL) {
+    g_set_error (error, RC_ERROR, RC_ERROR_INVALID_INPUT,
+                 "listen address %s: use a numeric IP address", address);
+    return FALSE;
+  }
+  socket_address = g_inet_socket_address_new (
+      inet, g_network_address_get_port (G_NETWORK_ADDRESS (connectable)));
+  if (!soup_server_listen (self->server, socket_address, 0, error)) {
+    g_prefix_error (error, "cannot listen on %s: ", address);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+rc_api_listen (RcApi *self, GError **error)
+{
+  g_return_val_if_fail (RC_IS_API (self), FALSE);
+
+  for (guint i = 0; self->config->listen[i] != NULL; i++) {
+    if (!listen_one (self, g_strstrip (self->config->listen[i]), error))
+      return FALSE;
+  }
+  {
+    GSList *uris = soup_server_get_uris (self->server);
+
+    for (GSList *l = uris; l != NULL; l = l->next) {
+      g_autofree char *uri = g_uri_to_string (l->data);
+
+      g_message ("API listening on %s", uri);
+    }
+    g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
+  }
+  return TRUE;
+}
+
+GSList *
+rc_api_get_uris (RcApi *self)
+{
+  return soup_server_get_uris (self->server);
+}
+
+void
+rc_api_disconnect (RcApi *self)
+{
+  g_return_if_fail (RC_IS_API (self));
+  soup_server_disconnect (self->server);
+}

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Copyright (C) 2026 reachcelld developers
+ */
+
+#define G_LOG_DOMAIN "rc-config"
+
+#include "config.h"
+
+#include "rc-config.h"
+
+#include "rc-e164.h"
+#include "rc-error.h"
+
+#include <string.h>
+
+/*
+ * rc-config: the GKeyFile configuration. The defaults live here; data/reachcelld.conf documents
+ * every key and must stay in step with this file.
+ */
+
+#define RC_DEFAULT_MAX_BODY_BYTES (16 * 1024)
+#define RC_DEFAULT_MAX_JSON_DEPTH 32
+#define RC_NUMBER_GROUP_PREFIX "number:"
+
+static const char *const known_keys[][2] = {
+  { "daemon", "log-personal-info" }, { "api", "listen" },
+  { "api", "max-body-bytes" },       { "api", "max-json-depth" },
+  { "store", "database" },           { "modemmanager", "delete-terminated-calls" },
+};
+
+static const char *const number_keys[] = { "iccid", "modem", "slot", "tariff-usd-per-minute" };
+
+static void
+rc_number_config_free (RcNumberConfig *number)
+{
+  g_free (number->number);
+  g_free (number->iccid);
+  g_free (number->modem);
+  g_free (number);
+}
+
+RcConfig *
+rc_config_new_defaults (void)
+{
+  RcConfig *config = g_new0 (RcConfig, 1);
+  const char *listen[] = { RC_DEFAULT_LISTEN, NULL };
+
+  config->listen = g_strdupv ((char **)listen);
+  config->max_body_bytes = RC_DEFAULT_MAX_BODY_BYTES;
+  config->max_json_depth = RC_DEFAULT_MAX_JSON_DEPTH;
+  config->database = g_strdup (RC_DEFAULT_DATABASE);
+  config->delete_terminated = TRUE;
+  config->numbers = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_number_config_free);
+  return config;
+}
+
+void
+rc_config_free (RcConfig *config)
+{
+  if (config == NULL)
+    return;
+  g_free (config->path);
+  g_strfreev (config->listen);
+  g_free (config->database);
+  g_ptr_array_unref (config->numbers);
+  g_free (config);
+}
+
+static gboolean
+fail_key (GError **error, const char *group, const char *key, const char *why)
+{
+  g_set_error (error, RC_ERROR, RC_ERROR_INVALID_INPUT, "[%s] %s: %s", group, key, why);
+  return FALSE;
+}
+
+/* Reads an optional integer within bounds; absent keys keep *value. */
+static gboolean
+read_uint (GKeyFile *file,
+           const char *group,
+           const char *key,
+           guint64 min,
+           guint64 max,
+           guint64 *value,
+           GError **error)
+{
+  g_autofree char *text = g_key_file_get_value (file, group, key, NULL);
+  guint64 parsed;
+
+  if (text == NULL)
+    return TRUE;
+  if (!g_ascii_string_to_unsigned (g_strstrip (text), 10, min, max, &parsed, NULL)) {
+    g_autofree char *why = g_strdup_printf (
+        "expected a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, min, max);
+
+    return fail_key (error, group, key, why);
+  }
+  *value = parsed;
+  return TRUE;
+}
+
+static gboolean
+read_bool (GKeyFile *file, const char *group, const char *key, gboolean *value, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  gboolean parsed;
+
+  if (!g_key_file_has_key (file, group, key, NULL))
+    return TRUE;
+  parsed = g_key_file_get_boolean (file, group, key, &local);
+  if (local != NULL)
+    return fail_key (error, group, key, "expected true or false");
+  *value = parsed;
+  return TRUE;
+}
+
+static gboolean
+check_known_keys (GKeyFile *file, GError **error)
+{
+  g_auto (GStrv) groups = g_key_file_get_groups (file, NULL);
+
+  for (guint g = 0; groups[g] != NULL; g++) {
+    g_auto (GStrv) keys = g_key_file_get_keys (file, groups[g], NULL, NULL);
+    gboolean is_number = g_str_has_prefix (groups[g], RC_NUMBER_GROUP_PREFIX);
+    gboolean group_known = is_number;
+
+    for (guint i = 0; i < G_N_ELEMENTS (known_keys); i++)
+      group_known |= g_str_equal (known_keys[i][0], groups[g]);
+    if (!group_known) {
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_INPUT, "[%s]: unknown group", groups[g]);
+      return FALSE;
+    }
+    for (guint k = 0; keys[k] != NULL; k++) {
+      gboolean known = FALSE;
+
+      if (is_number) {
+        for (guint i = 0; i < G_N_ELEMENTS (number_keys); i++)
+          known |= g_str_equal (number_keys[i], keys[k]);
+      } else {
+        for (guint i = 0; i < G_N_ELEMENTS (known_keys); i++)
+          known |= g_str_equal (known_keys[i][0], groups[g])
+                   && g_str_equal (known_keys[i][1], keys[k]);
+      }
+      if (!known)
+        return fail_key (error, groups[g], keys[k], "unknown key");
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_tariff (const char *text, gint64 *out)
+{
+  char *end = NULL;
+  double value = g_ascii_strtod (text, &end);
+
+  if (end == text || *end != '\0' || !(value >= 0) || value > 1000)
+    return FALSE;
+  *out = (gint64)(value * 1000000.0 + 0.5);
+  return TRUE;
+}
+
+static gboolean
+load_number (GKeyFile *file, const char *group, RcConfig *config, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  RcNumberConfig *number;
+  const char *e164 = group + strlen (RC_NUMBER_GROUP_PREFIX);
+  guint64 slot = 0;
+  g_autofree char *tariff = NULL;
+
+  if (!rc_e164_is_valid (e164))
+    return fail_key (error, group, "(group name)", "not an E.164 number such as +4915112345678");
+  if (rc_config_find_number (config, e164) != NULL)
+    return fail_key (error, group, "(group name)", "number configured twice");
+
+  number = g_new0 (RcNumberConfig, 1);
+  number->number = g_strdup (e164);
+  number->tariff_micro_usd = -1;
+  g_ptr_array_add (config->numbers, number);
+  number->iccid = g_key_file_get_string (file, group, "iccid", NULL);
+  number->modem = g_key_file_get_string (file, group, "modem", NULL);
+  if (!read_uint (file, group, "slot", 1, 16, &slot, error))
+    return FALSE;
+  number->slot = (int)slot;
+  if ((number->iccid == NULL) == (number->modem == NULL))
+    return fail_key (error, group, "iccid", "set exactly one of iccid= or modem=");
+  if (number->slot != 0 && number->modem == NULL)
+    return fail_key (error, group, "slot", "slot= goes with modem=");
+  tariff = g_key_file_get_string (file, group, "tariff-usd-per-minute", NULL);
+  if (tariff != NULL && !parse_tariff (g_strstrip (tariff), &number->tariff_micro_usd))
+    return fail_key (error, group, "tariff-usd-per-minute", "expected a price such as 0.02");
+  return TRUE;
+}
+
+static gboolean
+load_keys (GKeyFile *file, RcConfig *config, GError **error)
+{
+  g_auto (GStrv) groups = NULL;
+  guint64 value;
+
+  if (!check_known_keys (file, error))
+    return FALSE;
+  if (!read_bool (file, "daemon", "log-personal-info", &config->log_personal_info, error))
+    return FALSE;
+  if (g_key_file_has_key (file, "api", "listen", NULL)) {
+    g_strfreev (config->listen);
+    config->listen = g_key_file_get_string_list (file, "api", "listen", NULL, NULL);
+    if (config->listen == NULL || config->listen[0] == NULL)
+      return fail_key (error, "api", "listen",
+                       "expected at least one address such as 127.0.0.1:8080");
+  }
+  value = config->max_body_bytes;
+  if (!read_uint (file, "api", "max-body-bytes", 256, 1024 * 1024, &value, error))
+    return FALSE;
+  config->max_body_bytes = value;
+  value = config->max_json_depth;
+  if (!read_uint (file, "api", "max-json-depth", 2, 256, &value, error))
+    return FALSE;
+  config->max_json_depth = value;
+  if (g_key_file_has_key (file, "store", "database", NULL)) {
+    g_free (config->database);
+    config->database = g_key_file_get_string (file, "store", "database", NULL);
+  }
+  if (!read_bool (file, "modemmanager", "delete-terminated-calls", &config->delete_terminated,
+                  error))
+    return FALSE;
+
+  groups = g_key_file_get_groups (file, NULL);
+  for (guint i = 0; groups[i] != NULL; i++) {
+    if (g_str_has_prefix (groups[i], RC_NUMBER_GROUP_PREFIX)
+        && !load_number (file, groups[i], config, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+RcConfig *
+rc_config_load (const char *path, GError **error)
+{
+  g_autoptr (RcConfig) config = rc_config_new_defaults ();
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  config->path = g_strdup (path);
+  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error)
+      || !load_keys (file, config, error)) {
+    g_prefix_error (error, "%s: ", path);
+    return NULL;
+  }
+  return g_steal_pointer (&config);
+}
+
+const RcNumberConfig *
+rc_config_find_number (const RcConfig *config, const char *number)
+{
+  for (guint i = 0; i < config->numbers->len; i++) {
+    const RcNumberConfig *entry = g_ptr_array_index (config->numbers, i);
+
+    if (g_strcmp0 (entry->number, number) == 0)
+      return entry;
+  }
+  return NULL;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Copyright (C) 2026 reachcelld developers
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define RC_DEFAULT_CONFIG RC_SYSCONFDIR "/reachcelld/reachcelld.conf"
+#define RC_DEFAULT_DATABASE RC_LOCALSTATEDIR "/lib/reachcelld/reachcelld.db"
+#define RC_DEFAULT_LISTEN "127.0.0.1:8080"
+
+/* One [number:+E164] group: the SIM that carries the number. */
+typedef struct {
+  char *number;            /* E.164, from the group name */
+  char *iccid;             /* nullable: match the SIM by ICCID ... */
+  char *modem;             /* nullable: ... or by modem equipment id */
+  int slot;                /* with modem=: SIM slot (1-based); 0 = any/primary */
+  gint64 tariff_micro_usd; /* per started minute of connected outbound time; < 0: none */
+} RcNumberConfig;
+
+typedef struct {
+  char *path;                 /* nullable: built-in defaults only */
+  gboolean log_personal_info; /* [daemon] log-personal-info */
+  char **listen;              /* [api] listen: host:port list */
+  gsize max_body_bytes;       /* [api] max-body-bytes */
+  guint max_json_depth;       /* [api] max-json-depth */
+  char *database;             /* [store] database */
+  gboolean delete_terminated; /* [modemmanager] delete-terminated-calls */
+  GPtrArray *numbers;         /* RcNumberConfig */
+} RcConfig;
+
+RcConfig *rc_config_new_defaults (void);
+/* Loads @path over the defaults; every bad value is an error naming the group and key. */
+RcConfig *rc_config_load (const char *path, GError **error);
+void rc_config_free (RcConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcConfig, rc_config_free)
+
+const RcNumberConfig *rc_config_find_number (const RcConfig *config, const char *number);
+
+G_END_DECLS

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Copyright (C) 2026 reachcelld developers
+ */
+
+#define G_LOG_DOMAIN "rc-json"
+
+#include "config.h"
+
+#include "rc-json.h"
+
+#include "rc-error.h"
+
+char *
+rc_json_format_time (gint64 usec)
+{
+  g_autoptr (GDateTime) time = NULL;
+
+  if (usec == 0)
+    return NULL;
+  time = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
+  return time != NULL ? g_date_time_format (time, "%Y-%m-%dT%H:%M:%SZ") : NULL;
+}
+
+static void
+add_time (JsonBuilder *builder, const char *name, gint64 usec)
+{
+  g_autofree char *text = rc_json_format_time (usec);
+
+  json_builder_set_member_name (builder, name);
+  if (text != NULL)
+    json_builder_add_string_value (builder, text);
+  else
+    json_builder_add_null_value (builder);
+}
+
+static void
+add_string_or_null (JsonBuilder *builder, const char *name, const char *value)
+{
+  json_builder_set_member_name (builder, name);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+JsonNode *
+rc_json_call_node (const RcCall *call, const char *status_override, gint64 now)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  gint64 duration = rc_call_duration_seconds (call, now);
+
+  json_builder_begin_object (builder);
+  add_string_or_null (builder, "call_id", call->call_id);
+  add_string_or_null (builder, "from", call->from);
+  add_string_or_null (builder, "to", call->to);
+  add_string_or_null (builder, "direction", rc_call_direction_to_string (call->direction));
+  add_string_or_null (builder, "status",
+                      status_override ? status_override : rc_call_status_to_string (call->status));
+  add_time (builder, "initiated_at", call->initiated_at);
+  add_time (builder, "ringing_at", call->ringing_at);
+  add_time (builder, "connected_at", call->connected_at);
+  add_time (builder, "ended_at", call->ended_at);
+  json_builder_set_member_name (builder, "duration_seconds");
+  if (duration >= 0)
+    json_builder_add_int_value (builder, duration);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "cost_usd");
+  if (call->cost_micro_usd >= 0)
+    json_builder_add_double_value (builder, (double)call->cost_micro_usd / 1000000.0);
+  else
+    json_builder_add_null_value (builder);
+  add_time (builder, "created_at", call->created_at);
+  add_string_or_null (builder, "end_reason", rc_end_reason_to_string (call->end_reason));
+  add_string_or_null (builder, "client_reference", call->client_reference);
+  json_builder_set_member_name (builder, "sim");
+  if (call->modem != NULL) {
+    json_builder_begin_object (builder);
+    add_string_or_null (builder, "modem", call->modem);
+    json_builder_set_member_name (builder, "slot");
+    json_builder_add_int_value (builder, call->slot);
+    json_builder_end_object (builder);
+  } else {
+    json_builder_add_null_value (builder);
+  }
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+char *
+rc_json_node_to_string (JsonNode *node)
+{
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+
+  json_generator_set_root (generator, node);
+  return json_generator_to_data (generator, NULL);
+}
+
+char *
+rc_json_call_to_string (const RcCall *call, gint64 now)
+{
+  g_autoptr (JsonNode) node = rc_json_call_node (call, NULL, now);
+
+  return rc_json_node_to_string (node);
+}
+
+guint
+rc_json_depth (const char *data, gsize length, guint limit)
+{
+  guint depth = 0;
+  guint max = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < length; i++) {
+    char c = data[i];
+
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+      continue;
+    }
+    if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '{' || c == '[') {
+      max = MAX (max, ++depth);
+      if (max > limit)
+        return max;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      depth--;
+    }
+  }
+  return max;
+}
+
+JsonObject *
+rc_json_parse_object (const char *data, gsize length, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GError) local = NULL;
+  JsonNode *root;
+
+  if (!g_utf8_validate (data, length, NULL)) {
+    g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_INPUT, "the body is not valid UTF-8");
+    return NULL;
+  }
+  if (!json_parser_load_from_data (parser, data, length, &local)) {
+    g_set_error (error, RC_ERROR, RC_ERROR_INVALID_INPUT, "the body is not valid JSON: %s",
+                 local->message);
+    return NULL;
+  }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
+    g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_INPUT, "the body must be a JSON object");
+    return NULL;
+  }
+  return json_object_ref (json_node_get_object (root));
+}

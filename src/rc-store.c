@@ -1,0 +1,1403 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Copyright (C) 2026 reachcelld developers
+ */
+
+#define G_LOG_DOMAIN "rc-store"
+
+#include "config.h"
+
+#include "rc-store.h"
+
+#include "rc-error.h"
+
+#include <gio/gio.h>
+#include <sqlite3.h>
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+
+/*
+ * RcStore: the daemon's only SQLite connection.
+ *
+ * Opening never modifies a file it cannot use: user_version is read before anything is written,
+ * so a file that is not a database, or one from a newer build, is refused untouched. Hot paths use
+ * statements prepared once (self->statements); everything else prepares per call. SQL text is
+ * always fixed: the list query is put together from constant fragments and every value is bound.
+ */
+
+#define RC_STORE_BUSY_TIMEOUT_MS 5000
+#define RC_STORE_KEY_RANDOM_BYTES 20  /* 160 bits: "ak_" + 40 hex characters */
+#define RC_STORE_KEY_PREFIX_LENGTH 8  /* "ak_" + 5 hex characters, shown in listings */
+#define RC_STORE_KEY_DIGEST_LENGTH 32 /* SHA-256 */
+#define RC_STORE_KEY_TOUCH_INTERVAL                                                                \
+  (60 * G_USEC_PER_SEC) /* last_used_at written at most this often */
+#define RC_STORE_EVENT_ID_CHARS 26
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+/*
+ * Schema migrations: migrations[N] takes a database from user_version N to N + 1, in one
+ * transaction together with the user_version bump. Append only: a step that has shipped is never
+ * edited, a change is a new step (and a test migrating from every earlier version).
+ *
+ * Changelog
+ *   1 (0.1.0)  calls, events, api_keys, idempotency and the list indexes.
+ */
+static const char *const migrations[] = {
+  /* 0 → 1 (0.1.0): initial schema.
+   * calls: one row per call; enums as their rc-call.h strings; times in UTC µs, NULL when not
+   *   (yet) set; cost in micro-USD, NULL when unknown. The list is ordered by created_at DESC,
+   *   call_id DESC, and each filter has an index ending in (created_at, call_id) so that a page
+   *   is read in index order without sorting. "number" matches from or to: one index each, the
+   *   list query is a UNION ALL of the two. The trailing columns of calls_by_status, _from and
+   *   _to hold the other filter columns, so that every COUNT(*) for a total is index-only.
+   * call_counts: calls per status, kept by triggers, so counting for health and metrics does
+   *   not scan a million index entries.
+   * events: per-call sequence, gap-free, UNIQUE (call_id, sequence) is also the lookup index.
+   * api_keys: only the SHA-256 digest and a display prefix, never the key.
+   * idempotency: responses of POST /v1/calls/dial by (API key, Idempotency-Key), kept 24 h. */
+  "CREATE TABLE calls ("
+  "  id INTEGER PRIMARY KEY,"
+  "  call_id TEXT UNIQUE NOT NULL,"
+  "  direction TEXT NOT NULL,"
+  "  from_number TEXT,"
+  "  to_number TEXT,"
+  "  status TEXT NOT NULL,"
+  "  end_reason TEXT,"
+  "  client_reference TEXT,"
+  "  modem TEXT,"
+  "  slot INTEGER NOT NULL DEFAULT 0,"
+  "  line TEXT,"
+  "  mm_path TEXT,"
+  "  timeout_seconds INTEGER NOT NULL DEFAULT 0,"
+  "  initiated_at INTEGER,"
+  "  ringing_at INTEGER,"
+  "  connected_at INTEGER,"
+  "  ended_at INTEGER,"
+  "  created_at INTEGER NOT NULL,"
+  "  cost_micro_usd INTEGER,"
+  "  last_sequence INTEGER NOT NULL DEFAULT 0,"
+  "  local_hangup INTEGER NOT NULL DEFAULT 0"
+  ");"
+  "CREATE INDEX calls_by_created ON calls (created_at, call_id);"
+  "CREATE INDEX calls_by_status ON calls (status, created_at, call_id, direction);"
+  "CREATE INDEX calls_by_direction ON calls (direction, created_at, call_id);"
+  "CREATE INDEX calls_by_from ON calls (from_number, created_at, call_id, status, direction);"
+  "CREATE INDEX calls_by_to ON calls (to_number, created_at, call_id, from_number, status, "
+  "  direction);"
+  "CREATE TABLE call_counts ("
+  "  status TEXT PRIMARY KEY,"
+  "  count INTEGER NOT NULL"
+  ") WITHOUT ROWID;"
+  "INSERT INTO call_counts (status, count) VALUES ('initiating', 0), ('ringing', 0), "
+  "  ('connected', 0), ('ended', 0), ('missed', 0), ('rejected', 0), ('failed', 0);"
+  "CREATE TRIGGER calls_count_insert AFTER INSERT ON calls BEGIN"
+  "  UPDATE call_counts SET count = count + 1 WHERE status = NEW.status;"
+  "END;"
+  "CREATE TRIGGER calls_count_update AFTER UPDATE OF status ON calls"
+  "  WHEN OLD.status IS NOT NEW.status BEGIN"
+  "  UPDATE call_counts SET count = count - 1 WHERE status = OLD.status;"
+  "  UPDATE call_counts SET count = count + 1 WHERE status = NEW.status;"
+  "END;"
+  "CREATE TRIGGER calls_count_delete AFTER DELETE ON calls BEGIN"
+  "  UPDATE call_counts SET count = count - 1 WHERE status = OLD.status;"
+  "END;"
+  "CREATE TABLE events ("
+  "  id INTEGER PRIMARY KEY,"
+  "  event_id TEXT UNIQUE NOT NULL,"
+  "  call_id TEXT NOT NULL REFERENCES calls (call_id),"
+  "  sequence INTEGER NOT NULL,"
+  "  type TEXT NOT NULL,"
+  "  created_at INTEGER NOT NULL,"
+  "  data TEXT NOT NULL,"
+  "  UNIQUE (call_id, sequence)"
+  ");"
+  "CREATE TABLE api_keys ("
+  "  id INTEGER PRIMARY KEY,"
+  "  name TEXT NOT NULL,"
+  "  prefix TEXT NOT NULL,"
+  "  digest BLOB UNIQUE NOT NULL,"
+  "  created_at INTEGER NOT NULL,"
+  "  revoked_at INTEGER,"
+  "  last_used_at INTEGER"
+  ");"
+  "CREATE TABLE idempotency ("
+  "  key_id INTEGER NOT NULL,"
+  "  idempotency_key TEXT NOT NULL,"
+  "  request_digest TEXT NOT NULL,"
+  "  status INTEGER NOT NULL,"
+  "  body TEXT NOT NULL,"
+  "  created_at INTEGER NOT NULL,"
+  "  PRIMARY KEY (key_id, idempotency_key)"
+  ") WITHOUT ROWID;"
+  "CREATE INDEX idempotency_by_created ON idempotency (created_at);",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RC_STORE_SCHEMA_VERSION);
+
+/* Column order shared by every query that reads a call (see call_from_row ()). */
+#define CALL_COLUMNS                                                                               \
+  "call_id, direction, from_number, to_number, status, end_reason, client_reference, modem, "      \
+  "slot, line, mm_path, timeout_seconds, initiated_at, ringing_at, connected_at, ended_at, "       \
+  "created_at, cost_micro_usd, last_sequence, local_hangup"
+
+/* Statements prepared once and kept for the life of the connection (the hot paths). */
+typedef enum {
+  STATEMENT_GET_CALL,
+  STATEMENT_SAVE_CALL,
+  STATEMENT_SET_LAST_SEQUENCE,
+  STATEMENT_INSERT_EVENT,
+  STATEMENT_FIND_KEY,
+  STATEMENT_TOUCH_KEY,
+  N_STATEMENTS,
+} RcStoreStatement;
+
+static const char *const statement_sql[N_STATEMENTS] = {
+  [STATEMENT_GET_CALL] = "SELECT " CALL_COLUMNS " FROM calls WHERE call_id = ?1",
+  [STATEMENT_SAVE_CALL]
+  = "INSERT INTO calls (" CALL_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+    "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) ON CONFLICT (call_id) DO UPDATE SET "
+    "direction = excluded.direction, from_number = excluded.from_number, "
+    "to_number = excluded.to_number, status = excluded.status, "
+    "end_reason = excluded.end_reason, client_reference = excluded.client_reference, "
+    "modem = excluded.modem, slot = excluded.slot, line = excluded.line, "
+    "mm_path = excluded.mm_path, timeout_seconds = excluded.timeout_seconds, "
+    "initiated_at = excluded.initiated_at, ringing_at = excluded.ringing_at, "
+    "connected_at = excluded.connected_at, ended_at = excluded.ended_at, "
+    "created_at = excluded.created_at, cost_micro_usd = excluded.cost_micro_usd, "
+    "last_sequence = excluded.last_sequence, local_hangup = excluded.local_hangup",
+  [STATEMENT_SET_LAST_SEQUENCE] = "UPDATE calls SET last_sequence = ?2 WHERE call_id = ?1",
+  [STATEMENT_INSERT_EVENT] = "INSERT INTO events (event_id, call_id, sequence, type, created_at, "
+                             "data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+  [STATEMENT_FIND_KEY]
+  = "SELECT id, digest, revoked_at, last_used_at FROM api_keys WHERE digest = ?1",
+  [STATEMENT_TOUCH_KEY] = "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
+};
+
+/*
+ * A cached statement in use. Declared with g_autoptr, it is reset and its bindings cleared when
+ * it goes out of scope, on every path (it is never finalized: that is done in finalize).
+ */
+typedef sqlite3_stmt RcStatementLease;
+
+static void
+rc_statement_lease_release (RcStatementLease *statement)
+{
+  sqlite3_reset (statement);
+  sqlite3_clear_bindings (statement);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcStatementLease, rc_statement_lease_release)
+
+enum {
+  PROP_0,
+  PROP_PATH,
+  PROP_LAST,
+};
+
+static GParamSpec *props[PROP_LAST];
+
+struct _RcStore {
+  GObject parent_instance;
+
+  char *path;
+  sqlite3 *db;
+  sqlite3_stmt *statements[N_STATEMENTS];
+};
+
+static void rc_store_initable_iface_init (GInitableIface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (RcStore,
+                         rc_store,
+                         G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, rc_store_initable_iface_init))
+
+/* --- helpers ------------------------------------------------------------------------------ */
+
+/* Sets RC_ERROR_STORE "store: <what>: <sqlite message>". */
+G_GNUC_PRINTF (3, 4)
+static void
+set_sqlite_error (RcStore *self, GError **error, const char *format, ...)
+{
+  g_autofree char *what = NULL;
+  va_list args;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, RC_ERROR, RC_ERROR_STORE, "store: %s: %s", what, sqlite3_errmsg (self->db));
+}
+
+static gboolean
+exec_sql (RcStore *self, const char *sql, const char *what, GError **error)
+{
+  int rc = sqlite3_exec (self->db, sql, NULL, NULL, NULL);
+
+  if (rc != SQLITE_OK) {
+    set_sqlite_error (self, error, "%s", what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static sqlite3_stmt *
+prepare (RcStore *self, const char *sql, const char *what, GError **error)
+{
+  sqlite3_stmt *statement = NULL;
+
+  if (sqlite3_prepare_v2 (self->db, sql, -1, &statement, NULL) != SQLITE_OK) {
+    set_sqlite_error (self, error, "%s", what);
+    return NULL;
+  }
+  return statement;
+}
+
+/* Steps a statement that returns no rows. */
+static gboolean
+step_done (RcStore *self, sqlite3_stmt *statement, const char *what, GError **error)
+{
+  if (sqlite3_step (statement) != SQLITE_DONE) {
+    set_sqlite_error (self, error, "%s", what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+bind_text (sqlite3_stmt *statement, int index, const char *text)
+{
+  /* A NULL text binds SQL NULL. Bound values always outlive the step. */
+  sqlite3_bind_text (statement, index, text, -1, SQLITE_STATIC);
+}
+
+/* Times: 0 means "not set" and is stored as NULL. */
+static void
+bind_time (sqlite3_stmt *statement, int index, gint64 time)
+{
+  if (time == 0)
+    sqlite3_bind_null (statement, index);
+  else
+    sqlite3_bind_int64 (statement, index, time);
+}
+
+static void
+bind_named_text (sqlite3_stmt *statement, const char *name, const char *text)
+{
+  int index = sqlite3_bind_parameter_index (statement, name);
+
+  if (index > 0)
+    bind_text (statement, index, text);
+}
+
+static void
+bind_named_int64 (sqlite3_stmt *statement, const char *name, gint64 value)
+{
+  int index = sqlite3_bind_parameter_index (statement, name);
+
+  if (index > 0)
+    sqlite3_bind_int64 (statement, index, value);
+}
+
+static char *
+column_dup_text (sqlite3_stmt *statement, int column)
+{
+  return g_strdup ((const char *)sqlite3_column_text (statement, column));
+}
+
+/* NULL reads back as 0 ("not set"). */
+static gint64
+column_time (sqlite3_stmt *statement, int column)
+{
+  return sqlite3_column_int64 (statement, column);
+}
+
+static gboolean
+read_user_version (RcStore *self, int *out_version, GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+
+  if (sqlite3_prepare_v2 (self->db, "PRAGMA user_version", -1, &statement, NULL) != SQLITE_OK
+      || sqlite3_step (statement) != SQLITE_ROW) {
+    set_sqlite_error (self, error, "reading the schema version of %s", self->path);
+    return FALSE;
+  }
+  *out_version = sqlite3_column_int (statement, 0);
+  return TRUE;
+}
+
+static gboolean
+fill_random (guint8 *buffer, gsize length, GError **error)
+{
+  gsize done = 0;
+
+  while (done < length) {
+    ssize_t got = getrandom (buffer + done, length - done, 0);
+
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0) {
+      int saved_errno = errno;
+
+      g_set_error (error, RC_ERROR, RC_ERROR_FAILED, "getrandom: %s", g_strerror (saved_errno));
+      return FALSE;
+    }
+    done += (gsize)got;
+  }
+  return TRUE;
+}
+
+/* "evt_" + 26 characters of Crockford base32 (130 random bits), lower case. */
+static char *
+new_event_id (GError **error)
+{
+  static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+  guint8 random[RC_STORE_EVENT_ID_CHARS];
+  GString *id;
+
+  if (!fill_random (random, sizeof random, error))
+    return NULL;
+  id = g_string_sized_new (4 + RC_STORE_EVENT_ID_CHARS);
+  g_string_append (id, "evt_");
+  /* 256 is a multiple of 32: taking 5 bits of each byte is unbiased. */
+  for (guint i = 0; i < RC_STORE_EVENT_ID_CHARS; i++)
+    g_string_append_c (id, alphabet[random[i] & 0x1f]);
+  return g_string_free (id, FALSE);
+}
+
+static void
+key_digest (const char *key, guint8 digest[RC_STORE_KEY_DIGEST_LENGTH])
+{
+  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize length = RC_STORE_KEY_DIGEST_LENGTH;
+
+  g_checksum_update (checksum, (const guchar *)key, -1);
+  g_checksum_get_digest (checksum, digest, &length);
+}
+
+/* Compares in time independent of where the first difference is. */
+static gboolean
+digest_equal (const guint8 *a, const guint8 *b, gsize length)
+{
+  guint8 difference = 0;
+
+  for (gsize i = 0; i < length; i++)
+    difference |= a[i] ^ b[i];
+  return difference == 0;
+}
+
+/* Reads a row of CALL_COLUMNS. */
+static RcCall *
+call_from_row (sqlite3_stmt *statement, GError **error)
+{
+  g_autoptr (RcCall) call = rc_call_new ();
+  const char *direction = (const char *)sqlite3_column_text (statement, 1);
+  const char *status = (const char *)sqlite3_column_text (statement, 4);
+  const char *end_reason = (const char *)sqlite3_column_text (statement, 5);
+
+  call->call_id = column_dup_text (statement, 0);
+  if (!rc_call_direction_from_string (direction, &call->direction)) {
+    g_set_error (error, RC_ERROR, RC_ERROR_STORE, "call %s: unknown direction '%s'", call->call_id,
+                 direction);
+    return NULL;
+  }
+  call->from = column_dup_text (statement, 2);
+  call->to = column_dup_text (statement, 3);
+  if (!rc_call_status_from_string (status, &call->status)) {
+    g_set_error (error, RC_ERROR, RC_ERROR_STORE, "call %s: unknown status '%s'", call->call_id,
+                 status);
+    return NULL;
+  }
+  if (end_reason == NULL)
+    call->end_reason = RC_END_REASON_NONE;
+  else if (!rc_end_reason_from_string (end_reason, &call->end_reason))
+    call->end_reason = RC_END_REASON_UNKNOWN;
+  call->client_reference = column_dup_text (statement, 6);
+  call->modem = column_dup_text (statement, 7);
+  call->slot = sqlite3_column_int (statement, 8);
+  call->line = column_dup_text (statement, 9);
+  call->mm_path = column_dup_text (statement, 10);
+  call->timeout_seconds = sqlite3_column_int (statement, 11);
+  call->initiated_at = column_time (statement, 12);
+  call->ringing_at = column_time (statement, 13);
+  call->connected_at = column_time (statement, 14);
+  call->ended_at = column_time (statement, 15);
+  call->created_at = column_time (statement, 16);
+  if (sqlite3_column_type (statement, 17) == SQLITE_NULL)
+    call->cost_micro_usd = -1;
+  else
+    call->cost_micro_usd = sqlite3_column_int64 (statement, 17);
+  call->last_sequence = (guint)sqlite3_column_int64 (statement, 18);
+  call->local_hangup = sqlite3_column_int (statement, 19) != 0;
+  return g_steal_pointer (&call);
+}
+
+/* Steps @statement to the end, collecting CALL_COLUMNS rows. */
+static GPtrArray *
+collect_calls (RcStore *self, sqlite3_stmt *statement, const char *what, GError **error)
+{
+  g_autoptr (GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_call_free);
+  int rc;
+
+  while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
+    RcCall *call = call_from_row (statement, error);
+
+    if (call == NULL) {
+      g_prefix_error (error, "store: %s: ", what);
+      return NULL;
+    }
+    g_ptr_array_add (calls, call);
+  }
+  if (rc != SQLITE_DONE) {
+    set_sqlite_error (self, error, "%s", what);
+    return NULL;
+  }
+  return g_steal_pointer (&calls);
+}
+
+/* --- opening and migrating ------------------------------------------------------------------ */
+
+static gboolean
+migrate_step (RcStore *self, gboolean *out_done, GError **error)
+{
+  g_autofree char *bump = NULL;
+  g_autofree char *what = NULL;
+  int version = 0;
+
+  /* Re-read the version inside the write transaction: another process may have migrated. */
+  what = g_strdup_printf ("migrating %s", self->path);
+  if (!exec_sql (self, "BEGIN IMMEDIATE", what, error))
+    return FALSE;
+  if (!read_user_version (self, &version, error)) {
+    rc_store_rollback (self);
+    return FALSE;
+  }
+  if (version >= RC_STORE_SCHEMA_VERSION) {
+    rc_store_rollback (self);
+    *out_done = TRUE;
+    return TRUE;
+  }
+  /* The version is our own integer, not input: PRAGMA cannot take a bound parameter. */
+  bump = g_strdup_printf ("PRAGMA user_version = %d", version + 1);
+  g_free (what);
+  what = g_strdup_printf ("migrating %s from schema version %d", self->path, version);
+  if (!exec_sql (self, migrations[version], what, error) || !exec_sql (self, bump, what, error)
+      || !exec_sql (self, "COMMIT", what, error)) {
+    rc_store_rollback (self);
+    return FALSE;
+  }
+  g_info ("%s: migrated schema from version %d to %d", self->path, version, version + 1);
+  *out_done = FALSE;
+  return TRUE;
+}
+
+static gboolean
+open_database (RcStore *self, GError **error)
+{
+  g_autoptr (sqlite3_stmt) journal = NULL;
+  const char *journal_mode;
+  const char *filename;
+  gboolean done = FALSE;
+  int version = 0;
+  int rc;
+
+  rc = sqlite3_open_v2 (self->path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  if (rc != SQLITE_OK) {
+    g_set_error (error, RC_ERROR, RC_ERROR_STORE, "store: opening %s: %s", self->path,
+                 self->db != NULL ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc));
+    return FALSE;
+  }
+  sqlite3_extended_result_codes (self->db, 1);
+  sqlite3_busy_timeout (self->db, RC_STORE_BUSY_TIMEOUT_MS);
+
+  /* Read-only checks first: nothing is written to a file we refuse. */
+  if (!read_user_version (self, &version, error))
+    return FALSE;
+  if (version > RC_STORE_SCHEMA_VERSION) {
+    g_set_error (error, RC_ERROR, RC_ERROR_STORE,
+                 "store: %s: database schema version %d is newer than this build supports (%d)",
+                 self->path, version, RC_STORE_SCHEMA_VERSION);
+    return FALSE;
+  }
+
+  if (sqlite3_prepare_v2 (self->db, "PRAGMA journal_mode = WAL", -1, &journal, NULL) != SQLITE_OK
+      || sqlite3_step (journal) != SQLITE_ROW) {
+    set_sqlite_error (self, error, "setting WAL mode on %s", self->path);
+    return FALSE;
+  }
+  journal_mode = (const char *)sqlite3_column_text (journal, 0);
+  filename = sqlite3_db_filename (self->db, "main");
+  /* In-memory and temporary databases have no file name and cannot use WAL. */
+  if (g_ascii_strcasecmp (journal_mode ? journal_mode : "", "wal") != 0 && filename != NULL
+      && filename[0] != '\0') {
+    g_set_error (error, RC_ERROR, RC_ERROR_STORE, "store: %s: cannot use WAL (journal mode is %s)",
+                 self->path, journal_mode ? journal_mode : "unknown");
+    return FALSE;
+  }
+  g_clear_pointer (&journal, sqlite3_finalize);
+
+  if (!exec_sql (self, "PRAGMA synchronous = FULL", "setting synchronous", error)
+      || !exec_sql (self, "PRAGMA foreign_keys = ON", "enabling foreign keys", error))
+    return FALSE;
+
+  while (!done) {
+    if (!migrate_step (self, &done, error))
+      return FALSE;
+  }
+
+  for (guint i = 0; i < N_STATEMENTS; i++) {
+    if (sqlite3_prepare_v3 (self->db, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                            &self->statements[i], NULL)
+        != SQLITE_OK) {
+      set_sqlite_error (self, error, "preparing statement %u", i);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+rc_store_initable_init (GInitable *initable, GCancellable *cancellable, GError **error)
+{
+  RcStore *self = RC_STORE (initable);
+
+  if (self->path == NULL || self->path[0] == '\0') {
+    g_set_error_literal (error, RC_ERROR, RC_ERROR_STORE, "store: no database path");
+    return FALSE;
+  }
+  if (!open_database (self, error))
+    return FALSE;
+  g_debug ("%s: open, schema version %d", self->path, RC_STORE_SCHEMA_VERSION);
+  return TRUE;
+}
+
+static void
+rc_store_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = rc_store_initable_init;
+}
+
+/* --- GObject -------------------------------------------------------------------------------- */
+
+static void
+rc_store_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  RcStore *self = RC_STORE (object);
+
+  switch (prop_id) {
+  case PROP_PATH:
+    g_free (self->path);
+    self->path = g_value_dup_string (value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    break;
+  }
+}
+
+static void
+rc_store_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  RcStore *self = RC_STORE (object);
+
+  switch (prop_id) {
+  case PROP_PATH:
+    g_value_set_string (value, self->path);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    break;
+  }
+}
+
+static void
+rc_store_finalize (GObject *object)
+{
+  RcStore *self = RC_STORE (object);
+
+  for (guint i = 0; i < N_STATEMENTS; i++)
+    sqlite3_finalize (self->statements[i]);
+  if (self->db != NULL && sqlite3_close (self->db) != SQLITE_OK)
+    g_warning ("%s: closing the database: %s", self->path, sqlite3_errmsg (self->db));
+  g_free (self->path);
+
+  G_OBJECT_CLASS (rc_store_parent_class)->finalize (object);
+}
+
+static void
+rc_store_class_init (RcStoreClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->set_property = rc_store_set_property;
+  object_class->get_property = rc_store_get_property;
+  object_class->finalize = rc_store_finalize;
+
+  props[PROP_PATH] = g_param_spec_string ("path", NULL, NULL, NULL,
+                                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
+                                              | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, PROP_LAST, props);
+}
+
+static void
+rc_store_init (RcStore *self)
+{
+}
+
+RcStore *
+rc_store_new (const char *path, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return g_initable_new (RC_TYPE_STORE, NULL, error, "path", path, NULL);
+}
+
+const char *
+rc_store_get_path (RcStore *self)
+{
+  g_return_val_if_fail (RC_IS_STORE (self), NULL);
+
+  return self->path;
+}
+
+/* Reads PRAGMA user_version; -1 if that fails. */
+int
+rc_store_get_schema_version (RcStore *self)
+{
+  g_autoptr (GError) error = NULL;
+  int version = -1;
+
+  g_return_val_if_fail (RC_IS_STORE (self), -1);
+
+  if (!read_user_version (self, &version, &error)) {
+    g_warning ("%s", error->message);
+    return -1;
+  }
+  return version;
+}
+
+/* --- transactions --------------------------------------------------------------------------- */
+
+gboolean
+rc_store_begin (RcStore *self, GError **error)
+{
+  g_return_val_if_fail (RC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return exec_sql (self, "BEGIN IMMEDIATE", "beginning a transaction", error);
+}
+
+/* On failure the transaction is rolled back, so the connection is never left inside one. */
+gboolean
+rc_store_commit (RcStore *self, GError **error)
+{
+  g_return_val_if_fail (RC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!exec_sql (self, "COMMIT", "committing a transaction", error)) {
+    rc_store_rollback (self);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void
+rc_store_rollback (RcStore *self)
+{
+  g_return_if_fail (RC_IS_STORE (self));
+
+  if (sqlite3_get_autocommit (self->db))
+    return; /* no transaction open (or SQLite already rolled it back) */
+  if (sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+    g_warning ("%s: rolling back: %s", self->path, sqlite3_errmsg (self->db));
+}
+
+/* --- calls and events ----------------------------------------------------------------------- */
+
+gboolean
+rc_store_save_call (RcStore *self, const RcCall *call, GError **error)
+{
+  g_autoptr (RcStatementLease) statement = NULL;
+
+  g_return_val_if_fail (RC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (call != NULL && call->call_id != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  statement = self->statements[STATEMENT_SAVE_CALL];
+  bind_text (statement, 1, call->call_id);
+  bind_text (statement, 2, rc_call_direction_to_string (call->direction));
+  bind_text (statement, 3, call->from);
+  bind_text (statement, 4, call->to);
+  bind_text (statement, 5, rc_call_status_to_string (call->status));
+  bind_text (statement, 6, rc_end_reason_to_string (call->end_reason));
+  bind_text (statement, 7, call->client_reference);
+  bind_text (statement, 8, call->modem);
+  sqlite3_bind_int (statement, 9, call->slot);
+  bind_text (statement, 10, call->line);
+  bind_text (statement, 11, call->mm_path);
+  sqlite3_bind_int (statement, 12, call->timeout_seconds);
+  bind_time (statement, 13, call->initiated_at);
+  bind_time (statement, 14, call->ringing_at);
+  bind_time (statement, 15, call->connected_at);
+  bind_time (statement, 16, call->ended_at);
+  sqlite3_bind_int64 (statement, 17, call->created_at);
+  if (call->cost_micro_usd < 0)
+    sqlite3_bind_null (statement, 18);
+  else
+    sqlite3_bind_int64 (statement, 18, call->cost_micro_usd);
+  sqlite3_bind_int64 (statement, 19, call->last_sequence);
+  sqlite3_bind_int (statement, 20, call->local_hangup ? 1 : 0);
+  if (sqlite3_step (statement) != SQLITE_DONE) {
+    set_sqlite_error (self, error, "saving call %s", call->call_id);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The two writes of rc_store_append_event (), run inside its savepoint. */
+static gboolean
+append_event_rows (RcStore *self,
+                   const RcCall *call,
+                   guint sequence,
+                   const char *event_id,
+                   const char *type,
+                   const char *data,
+                   gint64 created_at,
+                   GError **error)
+{
+  g_autoptr (RcStatementLease) update = self->statements[STATEMENT_SET_LAST_SEQUENCE];
+  g_autoptr (RcStatementLease) insert = self->statements[STATEMENT_INSERT_EVENT];
+
+  bind_text (update, 1, call->call_id);
+  sqlite3_bind_int64 (update, 2, sequence);
+  if (sqlite3_step (update) != SQLITE_DONE) {
+    set_sqlite_error (self, error, "call %s: appending %s: updating the sequence", call->call_id,
+                      type);
+    return FALSE;
+  }
+  if (sqlite3_changes (self->db) == 0) {
+    g_set_error (error, RC_ERROR, RC_ERROR_NOT_FOUND, "call %s not found", call->call_id);
+    return FALSE;
+  }
+
+  bind_text (insert, 1, event_id);
+  bind_text (insert, 2, call->call_id);
+  sqlite3_bind_int64 (insert, 3, sequence);
+  bind_text (insert, 4, type);
+  sqlite3_bind_int64 (insert, 5, created_at);
+  bind_text (insert, 6, data);
+  if (sqlite3_step (insert) != SQLITE_DONE) {
+    set_sqlite_error (self, error, "call %s: appending %s: inserting the event", call->call_id,
+                      type);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+rc_store_append_event (RcStore *self,
+                       RcCall *call,
+                       const char *type,
+                       const char *data,
+                       gint64 created_at,
+                       char **out_event_id,
+                       GError **error)
+{
+  g_autofree char *event_id = NULL;
+  gboolean own_transaction;
+  guint sequence;
+
+  g_return_val_if_fail (RC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (call != NULL && call->call_id != NULL, FALSE);
+  g_return_val_if_fail (type != NULL, FALSE);
+  g_return_val_if_fail (data != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  event_id = new_event_id (error);
+  if (event_id == NULL) {
+    g_prefix_error (error, "store: call %s: appending %s: ", call->call_id, type);
+    return FALSE;
+  }
+  sequence = call->last_sequence + 1;
+
+  /* A savepoint keeps the two writes atomic whether or not the caller opened a transaction.
+   * Without one, its RELEASE is the commit; if that fails, end the transaction it opened. */
+  own_transaction = sqlite3_get_autocommit (self->db) != 0;
+  if (!exec_sql (self, "SAVEPOINT rc_append_event", "appending an event", error))
+    return FALSE;
+  if (!append_event_rows (self, call, sequence, event_id, type, data, created_at, error)) {
+    sqlite3_exec (self->db, "ROLLBACK TO rc_append_event; RELEASE rc_append_event", NULL, NULL,
+                  NULL);
+    return FALSE;
+  }
+  if (!exec_sql (self, "RELEASE rc_append_event", "appending an event", error)) {
+    if (own_transaction)
+      rc_store_rollback (self);
+    return FALSE;
+  }
+
+  call->last_sequence = sequence;
+  if (out_event_id != NULL)
+    *out_event_id = g_steal_pointer (&event_id);
+  return TRUE;
+}
+
+RcCall *
+rc_store_get_call (RcStore *self, const char *call_id, GError **error)
+{
+  g_autoptr (RcStatementLease) statement = NULL;
+  RcCall *call;
+  int rc;
+
+  g_return_val_if_fail (RC_IS_STORE (self), NULL);
+  g_return_val_if_fail (call_id != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  statement = self->statements[STATEMENT_GET_CALL];
+  bind_text (statement, 1, call_id);
+  rc = sqlite3_step (statement);
+  if (rc == SQLITE_DONE) {
+    g_set_error (error, RC_ERROR, RC_ERROR_NOT_FOUND, "call %s not found", call_id);
+    return NULL;
+  }
+  if (rc != SQLITE_ROW) {
+    set_sqlite_error (self, error, "reading call %s", call_id);
+    return NULL;
+  }
+  call = call_from_row (statement, error);
+  if (call == NULL)
+    g_prefix_error (error, "store: ");
+  return call;
+}
+
+GPtrArray *
+rc_store_list_open_calls (RcStore *self, GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (RC_IS_STORE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  statement = prepare (self,
+                       "SELECT " CALL_COLUMNS " FROM calls WHERE status IN (?1, ?2, ?3) "
+                       "ORDER BY created_at, call_id",
+                       "listing open calls", error);
+  if (statement == NULL)
+    return NULL;
+  bind_text (statement, 1, rc_call_status_to_string (RC_CALL_STATUS_INITIATING));
+  bind_text (statement, 2, rc_call_status_to_string (RC_CALL_STATUS_RINGING));
+  bind_text (statement, 3, rc_call_status_to_string (RC_CALL_STATUS_CONNECTED));
+  return collect_calls (self, statement, "listing open calls", error);
+}
+
+/*
+ * The WHERE clause for one arm of the list query, from constant fragments. @number_fragment
+ * selects the arm (from or to) when filtering by number.
+ */
+static char *
+filter_where (const RcCallFilter *filter, const char *number_fragment)
+{
+  g_autoptr (GPtrArray) clauses = g_ptr_array_new ();
+  g_autofree char *joined = NULL;
+
+  if (number_fragment != NULL)
+    g_ptr_array_add (clauses, (gpointer)number_fragment);
+  /* Several equality filters: steer SQLite (which has no statistics) to the most selective
+   * index, number > status > direction. A unary "+" keeps a term from being used for an index. */
+  if (filter->has_status && number_fragment != NULL)
+    g_ptr_array_add (clauses, (gpointer) "+status = :status");
+  else if (filter->has_status)
+    g_ptr_array_add (clauses, (gpointer) "status = :status");
+  if (filter->has_direction && (number_fragment != NULL || filter->has_status))
+    g_ptr_array_add (clauses, (gpointer) "+direction = :direction");
+  else if (filter->has_direction)
+    g_ptr_array_add (clauses, (gpointer) "direction = :direction");
+  if (filter->from_time != 0)
+    g_ptr_array_add (clauses, (gpointer) "created_at >= :from_time");
+  if (filter->to_time != 0)
+    g_ptr_array_add (clauses, (gpointer) "created_at < :to_time");
+  if (clauses->len == 0)
+    return g_strdup ("");
+  g_ptr_array_add (clauses, NULL);
+  joined = g_strjoinv (" AND ", (char **)clauses->pdata);
+  return g_strconcat (" WHERE ", joined, NULL);
+}
+
+/* Binds whichever of the named parameters the assembled statement uses. */
+static void
+bind_filter (sqlite3_stmt *statement, const RcCallFilter *filter)
+{
+  bind_named_text (statement, ":number", filter->number);
+  if (filter->has_status)
+    bind_named_text (statement, ":status", rc_call_status_to_string (filter->status));
+  if (filter->has_direction)
+    bind_named_text (statement, ":direction", rc_call_direction_to_string (filter->direction));
+  bind_named_int64 (statement, ":from_time", filter->from_time);
+  bind_named_int64 (statement, ":to_time", filter->to_time);
+}
+
+/*
+ * Without a number: one SELECT over the index that matches the filters. With a number: a
+ * UNION ALL of the from_number arm and the to_number arm (minus rows already in the first), each
+ * read in (number, created_at, call_id) index order, which SQLite merges for ORDER BY ... LIMIT.
+ */
+static char *
+list_calls_sql (const RcCallFilter *filter, gboolean count)
+{
+  gboolean by_number = filter->number != NULL && filter->number[0] != '\0';
+  g_autofree char *where = NULL;
+  g_autofree char *where_from = NULL;
+  g_autofree char *where_to = NULL;
+
+  if (!by_number) {
+    where = filter_where (filter, NULL);
+    if (count)
+      return g_strconcat ("SELECT COUNT(*) FROM calls", where, NULL);
+    return g_strconcat ("SELECT " CALL_COLUMNS " FROM calls", where,
+                        " ORDER BY created_at DESC, call_id DESC LIMIT :limit OFFSET :offset",
+                        NULL);
+  }
+
+  where_from = filter_where (filter, "from_number = :number");
+  where_to = filter_where (filter, "to_number = :number AND from_number IS NOT :number");
+  if (count)
+    return g_strconcat ("SELECT (SELECT COUNT(*) FROM calls", where_from,
+                        ") + (SELECT COUNT(*) FROM calls", where_to, ")", NULL);
+  return g_strconcat ("SELECT " CALL_COLUMNS " FROM calls", where_from,
+                      " UNION ALL SELECT " CALL_COLUMNS " FROM calls", where_to,
+                      " ORDER BY created_at DESC, call_id DESC LIMIT :limit OFFSET :offset", NULL);
+}
+
+GPtrArray *
+rc_store_list_calls (RcStore *self,
+                     const RcCallFilter *filter,
+                     guint page,
+                     guint per_page,
+                     guint *out_total,
+                     GError **error)
+{
+  static const RcCallFilter no_filter = { 0 };
+  g_autoptr (sqlite3_stmt) count = NULL;
+  g_autoptr (sqlite3_stmt) select = NULL;
+  g_autofree char *count_sql = NULL;
+  g_autofree char *select_sql = NULL;
+  gint64 offset;
+  gint64 total;
+
+  g_return_val_if_fail (RC_IS_STORE (self), NULL);
+  g_return_val_if_fail (page >= 1, NULL);
+  g_return_val_if_fail (per_page >= 1, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (filter == NULL)
+    filter = &no_filter;
+  offset = ((gint64)page - 1) * per_page;
+
+  count_sql = list_calls_sql (filter, TRUE);
+  count = prepare (self, count_sql, "counting calls", error);
+  if (count == NULL)
+    return NULL;
+  bind_filter (count, filter);
+  if (sqlite3_step (count) != SQLITE_ROW) {
+    set_sqlite_error (self, error, "counting calls");
+    return NULL;
+  }
+  total = sqlite3_column_int64 (count, 0);
+  if (out_total != NULL)
+    *out_total = (guint)MIN (total, G_MAXUINT);
+
+  /* A page past the end is empty, not an error. */
+  if (offset >= total)
+    return g_ptr_array_new_with_free_func ((GDestroyNotify)rc_call_free);
+
+  select_sql = list_calls_sql (filter, FALSE);
+  select = prepare (self, select_sql, "listing calls", error);
+  if (select == NULL)
+    return NULL;
+  bind_filter (select, filter);
+  bind_named_int64 (select, ":limit", per_page);
+  bind_named_int64 (select, ":offset", offset);
+  return collect_calls (self, select, "listing calls", error);
+}
+
+void
+rc_event_free (RcEvent *event)
+{
+  if (event == NULL)
+    return;
+  g_free (event->event_id);
+  g_free (event->call_id);
+  g_free (event->type);
+  g_free (event->data);
+  g_free (event);
+}
+
+GPtrArray *
+rc_store_list_events (RcStore *self, const char *call_id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (GPtrArray) events = NULL;
+  int rc;
+
+  g_return_val_if_fail (RC_IS_STORE (self), NULL);
+  g_return_val_if_fail (call_id != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  statement = prepare (self,
+                       "SELECT event_id, call_id, sequence, type, created_at, data FROM events "
+                       "WHERE call_id = ?1 ORDER BY sequence",
+                       "listing events", error);
+  if (statement == NULL)
+    return NULL;
+  bind_text (statement, 1, call_id);
+
+  events = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_event_free);
+  while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
+    RcEvent *event = g_new0 (RcEvent, 1);
+
+    event->event_id = column_dup_text (statement, 0);
+    event->call_id = column_dup_text (statement, 1);
+    event->sequence = (guint)sqlite3_column_int64 (statement, 2);
+    event->type = column_dup_text (statement, 3);
+    event->created_at = sqlite3_column_int64 (statement, 4);
+    event->data = column_dup_text (statement, 5);
+    g_ptr_array_add (events, event);
+  }
+  if (rc != SQLITE_DONE) {
+    set_sqlite_error (self, error, "listing events of call %s", call_id);
+    return NULL;
+  }
+  return g_steal_pointer (&events);
+}
+
+gboolean
+rc_store_count_calls (RcStore *self, guint out_counts[7], GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+  int rc;
+
+  g_return_val_if_fail (RC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (out_counts != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* Kept by triggers on calls: seven rows, not a scan. */
+  statement
+      = prepare (self, "SELECT status, count FROM call_counts", "counting calls by status", error);
+  if (statement == NULL)
+    return FALSE;
+  memset (out_counts, 0, sizeof (guint) * (RC_CALL_STATUS_FAILED + 1));
+  while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
+    const char *text = (const char *)sqlite3_column_text (statement, 0);
+    RcCallStatus status;
+
+    if (rc_call_status_from_string (text, &status))
+      out_counts[status] = (guint)sqlite3_column_int64 (statement, 1);
+    else
+      g_warning ("%s: %s calls with unknown status '%s'", self->path,
+                 (const char *)sqlite3_column_text (statement, 1), text);
+  }
+  if (rc != SQLITE_DONE) {
+    set_sqlite_error (self, error, "counting calls by status");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* --- API keys ------------------------------------------------------------------------------- */
+
+void
+rc_api_key_free (RcApiKey *key)
+{
+  if (key == NULL)
+    return;
+  g_free (key->name);
+  g_free (key->prefix);
+  g_free (key);
+}
+
+char *
+rc_store_create_key (RcStore *self, const char *name, gint64 *out_id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (GString) key = NULL;
+  g_autofree char *prefix = NULL;
+  guint8 random[RC_STORE_KEY_RANDOM_BYTES];
+  guint8 digest[RC_STORE_KEY_DIGEST_LENGTH];
+
+  g_return_val_if_fail (RC_IS_STORE (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!fill_random (random, sizeof random, error)) {
+    g_prefix_error (error, "store: creating key %s: ", name);
+    return NULL;
+  }
+  key = g_string_sized_new (3 + 2 * RC_STORE_KEY_RANDOM_BYTES + 1);
+  g_string_append (key, "ak_");
+  for (guint i = 0; i < RC_STORE_KEY_RANDOM_BYTES; i++)
+    g_string_append_printf (key, "%02x", random[i]);
+  explicit_bzero (random, sizeof random);
+  key_digest (key->str, digest);
+  prefix = g_strndup (key->str, RC_STORE_KEY_PREFIX_LENGTH);
+
+  statement = prepare (self,
+                       "INSERT INTO api_keys (name, prefix, digest, created_at) "
+                       "VALUES (?1, ?2, ?3, ?4)",
+                       "creating a key", error);
+  if (statement == NULL)
+    return NULL;
+  bind_text (statement, 1, name);
+  bind_text (statement, 2, prefix);
+  sqlite3_bind_blob (statement, 3, digest, sizeof digest, SQLITE_STATIC);
+  sqlite3_bind_int64 (statement, 4, g_get_real_time ());
+  if (!step_done (self, statement, "creating a key", error))
+    return NULL;
+
+  if (out_id != NULL)
+    *out_id = sqlite3_last_insert_rowid (self->db);
+  return g_string_free (g_steal_pointer (&key), FALSE);
+}
+
+typedef struct {
+  gint64 id;
+  gint64 revoked_at;
+  gint64 last_used_at;
+} KeyRow;
+
+/* Finds the key row whose digest equals @digest. Returns FALSE with @error on store failure;
+ * *out_found tells whether a row matched. */
+static gboolean
+find_key (RcStore *self, const guint8 *digest, gboolean *out_found, KeyRow *out_row, GError **error)
+{
+  g_autoptr (RcStatementLease) statement = self->statements[STATEMENT_FIND_KEY];
+  const guint8 *stored;
+  int rc;
+
+  sqlite3_bind_blob (statement, 1, digest, RC_STORE_KEY_DIGEST_LENGTH, SQLITE_STATIC);
+  rc = sqlite3_step (statement);
+  if (rc == SQLITE_DONE) {
+    *out_found = FALSE;
+    return TRUE;
+  }
+  if (rc != SQLITE_ROW) {
+    set_sqlite_error (self, error, "checking a key");
+    return FALSE;
+  }
+
+  /* The index lookup found it; still compare the whole digest without an early exit. */
+  stored = sqlite3_column_blob (statement, 1);
+  *out_found = stored != NULL && sqlite3_column_bytes (statement, 1) == RC_STORE_KEY_DIGEST_LENGTH
+               && digest_equal (stored, digest, RC_STORE_KEY_DIGEST_LENGTH);
+  out_row->id = sqlite3_column_int64 (statement, 0);
+  out_row->revoked_at = sqlite3_column_int64 (statement, 2);
+  out_row->last_used_at = sqlite3_column_int64 (statement, 3);
+  return TRUE;
+}
+
+/* Records use at most once per RC_STORE_KEY_TOUCH_INTERVAL per key; a failure only warns. */
+static void
+touch_key (RcStore *self, const KeyRow *row)
+{
+  g_autoptr (RcStatementLease) statement = self->statements[STATEMENT_TOUCH_KEY];
+  gint64 now = g_get_real_time ();
+
+  if (row->last_used_at != 0 && now - row->last_used_at < RC_STORE_KEY_TOUCH_INTERVAL
+      && now >= row->last_used_at)
+    return;
+  sqlite3_bind_int64 (statement, 1, row->id);
+  sqlite3_bind_int64 (statement, 2, now);
+  if (sqlite3_step (statement) != SQLITE_DONE)
+    g_warning ("%s: recording use of key %" G_GINT64_FORMAT ": %s", self->path, row->id,
+               sqlite3_errmsg (self->db));
+}
+
+gboolean
+rc_store_check_key (RcStore *self, const char *presented, gint64 *out_id, GError **error)
+{
+  guint8 digest[RC_STORE_KEY_DIGEST_LENGTH];
+  KeyRow row = { 0 };
+  gboolean found = FALSE;
+
+  g_return_val_if_fail (RC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (presented != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  key_digest (presented, digest);
+  if (!find_key (self, digest, &found, &row, error))
+    return FALSE;
+  if (!found || row.revoked_at != 0)
+    return FALSE;
+  touch_key (self, &row);
+  if (out_id != NULL)
+    *out_id = row.id;
+  return TRUE;
+}
+
+gboolean
+rc_store_revoke_key (RcStore *self, gint64 id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (sqlite3_stmt) exists = NULL;
+  int rc;
+
+  g_return_val_if_fail (RC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  statement
+      = prepare (self, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                 "revoking a key", error);
+  if (statement == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (statement, 1, id);
+  sqlite3_bind_int64 (statement, 2, g_get_real_time ());
+  if (!step_done (self, statement, "revoking a key", error))
+    return FALSE;
+  if (sqlite3_changes (self->db) > 0)
+    return TRUE;
+
+  /* Nothing changed: unknown, or already revoked (which is fine and keeps the first time). */
+  exists = prepare (self, "SELECT 1 FROM api_keys WHERE id = ?1", "revoking a key", error);
+  if (exists == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (exists, 1, id);
+  rc = sqlite3_step (exists);
+  if (rc == SQLITE_ROW)
+    return TRUE;
+  if (rc != SQLITE_DONE) {
+    set_sqlite_error (self, error, "revoking a key");
+    return FALSE;
+  }
+  g_set_error (error, RC_ERROR, RC_ERROR_NOT_FOUND, "key %" G_GINT64_FORMAT " not found", id);
+  return FALSE;
+}
+
+GPtrArray *
+rc_store_list_keys (RcStore *self, GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (GPtrArray) keys = NULL;
+  int rc;
+
+  g_return_val_if_fail (RC_IS_STORE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  statement = prepare (self,
+                       "SELECT id, name, prefix, created_at, revoked_at, last_used_at "
+                       "FROM api_keys ORDER BY id",
+                       "listing keys", error);
+  if (statement == NULL)
+    return NULL;
+  keys = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_api_key_free);
+  while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
+    RcApiKey *key = g_new0 (RcApiKey, 1);
+
+    key->id = sqlite3_column_int64 (statement, 0);
+    key->name = column_dup_text (statement, 1);
+    key->prefix = column_dup_text (statement, 2);
+    key->created_at = column_time (statement, 3);
+    key->revoked_at = column_time (statement, 4);
+    key->last_used_at = column_time (statement, 5);
+    g_ptr_array_add (keys, key);
+  }
+  if (rc != SQLITE_DONE) {
+    set_sqlite_error (self, error, "listing keys");
+    return NULL;
+  }
+  return g_steal_pointer (&keys);
+}
+
+/* --- idempotency ---------------------------------------------------------------------------- */
+
+gboolean
+rc_store_get_idempotent (RcStore *self,
+                         gint64 key_id,
+                         const char *idempotency_key,
+                         char **out_request_digest,
+                         guint *out_status,
+                         char **out_body,
+                         GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+  int rc;
+
+  g_return_val_if_fail (RC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (idempotency_key != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  statement = prepare (self,
+                       "SELECT request_digest, status, body FROM idempotency "
+                       "WHERE key_id = ?1 AND idempotency_key = ?2",
+                       "reading an idempotent response", error);
+  if (statement == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (statement, 1, key_id);
+  bind_text (statement, 2, idempotency_key);
+  rc = sqlite3_step (statement);
+  if (rc == SQLITE_DONE)
+    return FALSE;
+  if (rc != SQLITE_ROW) {
+    set_sqlite_error (self, error, "reading an idempotent response");
+    return FALSE;
+  }
+  if (out_request_digest != NULL)
+    *out_request_digest = column_dup_text (statement, 0);
+  if (out_status != NULL)
+    *out_status = (guint)sqlite3_column_int (statement, 1);
+  if (out_body != NULL)
+    *out_body = column_dup_text (statement, 2);
+  return TRUE;
+}
+
+/* An entry already stored under the same keys is replaced (it can only be one that has outlived
+ * its 24 h but not been expired yet: callers look up before they put). */
+gboolean
+rc_store_put_idempotent (RcStore *self,
+                         gint64 key_id,
+                         const char *idempotency_key,
+                         const char *request_digest,
+                         guint status,
+                         const char *body,
+                         GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (RC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (idempotency_key != NULL, FALSE);
+  g_return_val_if_fail (request_digest != NULL, FALSE);
+  g_return_val_if_fail (body != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  statement = prepare (self,
+                       "INSERT INTO idempotency (key_id, idempotency_key, request_digest, status, "
+                       "body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                       "ON CONFLICT (key_id, idempotency_key) DO UPDATE SET "
+                       "request_digest = excluded.request_digest, status = excluded.status, "
+                       "body = excluded.body, created_at = excluded.created_at",
+                       "storing an idempotent response", error);
+  if (statement == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (statement, 1, key_id);
+  bind_text (statement, 2, idempotency_key);
+  bind_text (statement, 3, request_digest);
+  sqlite3_bind_int (statement, 4, (int)status);
+  bind_text (statement, 5, body);
+  sqlite3_bind_int64 (statement, 6, g_get_real_time ());
+  return step_done (self, statement, "storing an idempotent response", error);
+}
+
+gboolean
+rc_store_expire_idempotent (RcStore *self, gint64 before, GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (RC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  statement = prepare (self, "DELETE FROM idempotency WHERE created_at < ?1",
+                       "expiring idempotent responses", error);
+  if (statement == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (statement, 1, before);
+  return step_done (self, statement, "expiring idempotent responses", error);
+}
