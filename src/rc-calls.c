@@ -565,14 +565,15 @@ rc_calls_dial (RcCalls *self,
 
   g_return_val_if_fail (RC_IS_CALLS (self), NULL);
 
+  /* Without ModemManager the numbers SIMs report are unknown: say what is really wrong. */
+  if (!rc_mm_watch_is_present (self->watch)) {
+    g_set_error_literal (error, RC_ERROR, RC_ERROR_NO_MODEMMANAGER, "ModemManager is not running");
+    return NULL;
+  }
   line = rc_lines_find (self->config, self->watch, request->from);
   if (line == NULL) {
     g_set_error (error, RC_ERROR, RC_ERROR_NOT_PROVISIONED,
                  "%s is not a number provisioned on this gateway", request->from);
-    return NULL;
-  }
-  if (!rc_mm_watch_is_present (self->watch)) {
-    g_set_error_literal (error, RC_ERROR, RC_ERROR_NO_MODEMMANAGER, "ModemManager is not running");
     return NULL;
   }
   if (!rc_line_is_usable (line)) {

@@ -738,6 +738,134 @@ test_numbers_and_health (void)
   g_assert_nonnull (json_object_get_member (json_node_get_object (openapi->root), "openapi"));
 }
 
+/* --- failure drills (last: they take modems, ModemManager and the daemon away) ------------- */
+
+static void start_daemon (void);
+static void wait_lines_available (guint expected);
+
+/* An answered outbound call on LINE0, connected. */
+static char *
+connected_call (void)
+{
+  g_autofree char *call_id = NULL;
+  g_autoptr (Reply) connected = NULL;
+
+  sim_ctl (fx.sim0, "auto-answer", "1");
+  call_id = dial (LINE0, REMOTE, NULL);
+  connected = wait_status (call_id, "connected");
+  sim_ctl (fx.sim0, "auto-answer", "0");
+  return g_steal_pointer (&call_id);
+}
+
+static void
+test_modem_unplugged_mid_call (void)
+{
+  g_autofree char *call_id = connected_call ();
+  g_autoptr (Reply) final = NULL;
+  g_autofree char *events = NULL;
+
+  rc_harness_unplug_by_profile (fx.harness, fx.sim0);
+  final = wait_status (call_id, "failed");
+  assert_final (final, "failed", "modem_removed");
+  events = event_types (call_id);
+  /* Ringing may be skipped: the remote answers before ModemManager's next call-list poll. */
+  g_assert_true (g_str_has_prefix (events, "call.initiating "));
+  g_assert_true (g_str_has_suffix (events, " call.connected call.failed"));
+
+  /* The simulator still holds the call; clear it before the modem comes back. */
+  g_free (rc_harness_sim_ctl_ok (fx.harness, fx.sim0, "hangup", "--silent", NULL));
+  rc_harness_plug_sim (fx.harness, fx.sim0);
+  wait_lines_available (2);
+}
+
+static gboolean
+modemmanager_absent (gpointer user_data)
+{
+  g_autoptr (Reply) health = request_full ("GET", "/v1/health", NULL, NULL, NULL, NULL);
+
+  return g_strcmp0 (json_object_get_string_member (data_of (health), "modemmanager"), "absent")
+         == 0;
+}
+
+static void
+test_modemmanager_killed_mid_call (void)
+{
+  g_autofree char *call_id = connected_call ();
+  g_autoptr (Reply) final = NULL;
+  g_autoptr (Reply) dial_reply = NULL;
+
+  rc_harness_stop_modemmanager (fx.harness, SIGKILL);
+  final = wait_status (call_id, "failed");
+  assert_final (final, "failed", "modem_removed");
+  g_assert_true (rc_harness_wait_for (modemmanager_absent, NULL, RC_HARNESS_TIMEOUT));
+  dial_reply = request_full ("POST", "/v1/calls/dial", fx.key, "application/json",
+                             "{\"from\":\"" LINE0 "\",\"to\":\"" REMOTE "\"}", NULL);
+  assert_error (dial_reply, 503, "modemmanager_unavailable");
+  assert_documented ("POST", "/v1/calls/dial", dial_reply);
+
+  g_free (rc_harness_sim_ctl_ok (fx.harness, fx.sim0, "hangup", "--silent", NULL));
+  rc_harness_start_modemmanager (fx.harness);
+  rc_harness_replug_all (fx.harness);
+  wait_lines_available (2);
+}
+
+static void
+restart_daemon (int signal_number)
+{
+  rc_harness_stop_process (fx.harness, &fx.daemon, signal_number);
+  start_daemon ();
+}
+
+static void
+test_daemon_killed_mid_call (void)
+{
+  g_autofree char *call_id = connected_call ();
+  g_autofree char *hangup_path = g_strconcat ("/v1/calls/", call_id, "/hangup", NULL);
+  g_autoptr (Reply) still = NULL;
+  g_autoptr (Reply) hangup = NULL;
+
+  /* Killed while the call goes on: after the restart the record is reconciled with the call
+   * ModemManager still has, and stays controllable. */
+  restart_daemon (SIGKILL);
+  wait_lines_available (1);
+  still = wait_status (call_id, "connected");
+  hangup = api ("POST", hangup_path, NULL);
+  g_assert_cmpuint (hangup->status, ==, 200);
+  assert_final (hangup, "ended", "local_hangup");
+  wait_lines_available (2);
+}
+
+static void
+test_daemon_down_while_call_ends (void)
+{
+  g_autofree char *call_id = connected_call ();
+  g_autoptr (Reply) final = NULL;
+
+  /* The remote hangs up while the daemon is down: ModemManager keeps the terminated call until
+   * it is deleted, and the restarted daemon records how it ended. */
+  rc_harness_stop_process (fx.harness, &fx.daemon, SIGKILL);
+  sim_ctl (fx.sim0, "hangup", NULL);
+  start_daemon ();
+  final = wait_status (call_id, "ended");
+  assert_final (final, "ended", "remote_hangup");
+  wait_lines_available (2);
+}
+
+static void
+test_daemon_stopped_cleanly (void)
+{
+  gboolean exited;
+
+  g_subprocess_send_signal (fx.daemon, SIGTERM);
+  exited = rc_harness_wait_process (fx.daemon, 5);
+  g_assert_true (exited);
+  g_assert_true (g_subprocess_get_if_exited (fx.daemon));
+  g_assert_cmpint (g_subprocess_get_exit_status (fx.daemon), ==, 0);
+  g_clear_object (&fx.daemon);
+  start_daemon ();
+  wait_lines_available (2);
+}
+
 /* --- fixture ------------------------------------------------------------------------------- */
 
 static void
@@ -770,7 +898,7 @@ typedef struct {
 } HealthWait;
 
 static gboolean
-daemon_sees_modems (gpointer user_data)
+lines_available (gpointer user_data)
 {
   HealthWait *wait = user_data;
   g_autoptr (Reply) numbers = api ("GET", "/v1/numbers", NULL);
@@ -786,13 +914,20 @@ daemon_sees_modems (gpointer user_data)
 }
 
 static void
+wait_lines_available (guint expected)
+{
+  HealthWait wait = { expected };
+
+  if (!rc_harness_wait_for (lines_available, &wait, RC_HARNESS_TIMEOUT))
+    g_error ("the daemon does not see %u available lines", expected);
+}
+
+static void
 fixture_setup (void)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (RcStore) store = NULL;
   g_autofree char *config = NULL;
-  HealthWait wait = { 2 };
-
   fx.harness = rc_harness_new ("calls-e2e");
   rc_harness_start_bus (fx.harness);
   rc_harness_start_modemmanager (fx.harness);
@@ -812,7 +947,7 @@ fixture_setup (void)
 
   fx.session = soup_session_new_with_options ("timeout", 60, NULL);
   start_daemon ();
-  g_assert_true (rc_harness_wait_for (daemon_sees_modems, &wait, RC_HARNESS_TIMEOUT));
+  wait_lines_available (2);
   /* Outbound calls ring out quickly and stay unanswered unless a case says otherwise. */
   sim_ctl (fx.sim0, "alert-after", "100");
   sim_ctl (fx.sim1, "alert-after", "100");
@@ -843,6 +978,11 @@ main (int argc, char *argv[])
   g_test_add_func ("/rc/calls-e2e/second-inbound-line-busy", test_second_inbound_line_busy);
   g_test_add_func ("/rc/calls-e2e/two-modems-at-once", test_two_modems_at_once);
   g_test_add_func ("/rc/calls-e2e/idempotency", test_idempotency);
+  g_test_add_func ("/rc/calls-e2e/modem-unplugged-mid-call", test_modem_unplugged_mid_call);
+  g_test_add_func ("/rc/calls-e2e/modemmanager-killed-mid-call", test_modemmanager_killed_mid_call);
+  g_test_add_func ("/rc/calls-e2e/daemon-killed-mid-call", test_daemon_killed_mid_call);
+  g_test_add_func ("/rc/calls-e2e/daemon-down-while-call-ends", test_daemon_down_while_call_ends);
+  g_test_add_func ("/rc/calls-e2e/daemon-stopped-cleanly", test_daemon_stopped_cleanly);
 
   status = g_test_run ();
   g_clear_object (&fx.session);
