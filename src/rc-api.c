@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "rc-api.h"
+#include "rc-api-private.h"
 
 #include "rc-e164.h"
 #include "rc-error.h"
@@ -35,17 +36,6 @@
 #define RC_API_MAX_PER_PAGE 100
 #define RC_API_DEFAULT_PER_PAGE 20
 #define RC_API_MAX_PAGE 1000000
-
-struct _RcApi {
-  GObject parent_instance;
-
-  SoupServer *server;
-  RcStore *store;
-  RcMmWatch *watch;
-  RcCalls *calls;
-  const RcConfig *config; /* unowned */
-  GBytes *openapi;
-};
 
 G_DEFINE_TYPE (RcApi, rc_api, G_TYPE_OBJECT)
 
@@ -85,15 +75,15 @@ rc_api_status_for_error (const GError *error, const char **out_code)
 
 /* --- responses ----------------------------------------------------------------------------- */
 
-static void
-set_json_body (SoupServerMessage *msg, guint status, char *body /* transfer full */)
+void
+rc_api_set_json_body (SoupServerMessage *msg, guint status, char *body /* transfer full */)
 {
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body, strlen (body));
 }
 
-static char *
-envelope_data (JsonNode *data, JsonNode *meta)
+char *
+rc_api_envelope_data (JsonNode *data, JsonNode *meta)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (JsonNode) root = NULL;
@@ -112,14 +102,14 @@ envelope_data (JsonNode *data, JsonNode *meta)
   return rc_json_node_to_string (root);
 }
 
-static void
-respond_data (SoupServerMessage *msg, guint status, JsonNode *data, JsonNode *meta)
+void
+rc_api_respond_data (SoupServerMessage *msg, guint status, JsonNode *data, JsonNode *meta)
 {
-  set_json_body (msg, status, envelope_data (data, meta));
+  rc_api_set_json_body (msg, status, rc_api_envelope_data (data, meta));
 }
 
-static void
-respond_error_full (
+void
+rc_api_respond_error_full (
     SoupServerMessage *msg, guint status, const char *code, const char *message, const char *field)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
@@ -141,27 +131,27 @@ respond_error_full (
   json_builder_end_object (builder);
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
-  set_json_body (msg, status, rc_json_node_to_string (root));
+  rc_api_set_json_body (msg, status, rc_json_node_to_string (root));
 }
 
-static void
-respond_gerror (SoupServerMessage *msg, const GError *error, const char *field)
+void
+rc_api_respond_gerror (SoupServerMessage *msg, const GError *error, const char *field)
 {
   const char *code;
   guint status = rc_api_status_for_error (error, &code);
 
   if (status == 500 || error->code == RC_ERROR_STORE) {
     g_warning ("request failed: %s", error->message);
-    respond_error_full (msg, status, code, "internal error, see the daemon's log", NULL);
+    rc_api_respond_error_full (msg, status, code, "internal error, see the daemon's log", NULL);
     return;
   }
-  respond_error_full (msg, status, code, error->message, field);
+  rc_api_respond_error_full (msg, status, code, error->message, field);
 }
 
-static void
-respond_invalid (SoupServerMessage *msg, const char *field, const char *message)
+void
+rc_api_respond_invalid (SoupServerMessage *msg, const char *field, const char *message)
 {
-  respond_error_full (msg, 400, "invalid_parameter", message, field);
+  rc_api_respond_error_full (msg, 400, "invalid_parameter", message, field);
 }
 
 /* --- request helpers ----------------------------------------------------------------------- */
@@ -189,23 +179,24 @@ authenticate (RcApi *self, SoupServerMessage *msg, gint64 *out_key_id)
   g_autoptr (GError) error = NULL;
 
   if (authorization == NULL || g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0) {
-    respond_error_full (msg, 401, "unauthorized", "send the API key as Authorization: Bearer ak_…",
-                        NULL);
+    rc_api_respond_error_full (msg, 401, "unauthorized",
+                               "send the API key as Authorization: Bearer ak_…", NULL);
     return FALSE;
   }
   if (!rc_store_check_key (self->store, authorization + 7, out_key_id, &error)) {
     if (error != NULL)
-      respond_gerror (msg, error, NULL);
+      rc_api_respond_gerror (msg, error, NULL);
     else
-      respond_error_full (msg, 401, "unauthorized", "the API key is unknown or revoked", NULL);
+      rc_api_respond_error_full (msg, 401, "unauthorized", "the API key is unknown or revoked",
+                                 NULL);
     return FALSE;
   }
   return TRUE;
 }
 
 /* The request body as a JSON object, or NULL with the error response set. */
-static JsonObject *
-read_json_body (RcApi *self, SoupServerMessage *msg)
+JsonObject *
+rc_api_read_json_body (RcApi *self, SoupServerMessage *msg)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *content_type = soup_message_headers_get_content_type (headers, NULL);
@@ -217,20 +208,20 @@ read_json_body (RcApi *self, SoupServerMessage *msg)
   JsonObject *object;
 
   if (content_type == NULL || g_ascii_strcasecmp (content_type, "application/json") != 0) {
-    respond_error_full (msg, 415, "unsupported_media_type",
-                        "send the body as Content-Type: application/json", NULL);
+    rc_api_respond_error_full (msg, 415, "unsupported_media_type",
+                               "send the body as Content-Type: application/json", NULL);
     return NULL;
   }
   if (rc_json_depth (data, length, self->config->max_json_depth) > self->config->max_json_depth) {
     g_autofree char *message
         = g_strdup_printf ("JSON nested deeper than %u levels", self->config->max_json_depth);
 
-    respond_error_full (msg, 400, "json_too_deep", message, NULL);
+    rc_api_respond_error_full (msg, 400, "json_too_deep", message, NULL);
     return NULL;
   }
   object = rc_json_parse_object (data ? data : "", length, &error);
   if (object == NULL)
-    respond_error_full (msg, 400, "invalid_json", error->message, NULL);
+    rc_api_respond_error_full (msg, 400, "invalid_json", error->message, NULL);
   return object;
 }
 
@@ -242,24 +233,18 @@ call_node (const RcCall *call, const char *status_override)
 
 /* --- /v1/calls ----------------------------------------------------------------------------- */
 
-typedef struct {
-  RcApi *self;
-  SoupServerMessage *msg;
-  gboolean disconnected;
-} Pending;
-
 static void
 on_pending_disconnected (SoupServerMessage *msg, gpointer user_data)
 {
-  Pending *pending = user_data;
+  RcApiPending *pending = user_data;
 
   pending->disconnected = TRUE;
 }
 
-static Pending *
-pause_message (RcApi *self, SoupServerMessage *msg)
+RcApiPending *
+rc_api_pause_message (RcApi *self, SoupServerMessage *msg)
 {
-  Pending *pending = g_new0 (Pending, 1);
+  RcApiPending *pending = g_new0 (RcApiPending, 1);
 
   pending->self = g_object_ref (self);
   pending->msg = g_object_ref (msg);
@@ -268,8 +253,8 @@ pause_message (RcApi *self, SoupServerMessage *msg)
   return pending;
 }
 
-static void
-pending_finish (Pending *pending)
+void
+rc_api_pending_finish (RcApiPending *pending)
 {
   g_signal_handlers_disconnect_by_data (pending->msg, pending);
   if (!pending->disconnected)
@@ -279,8 +264,8 @@ pending_finish (Pending *pending)
   g_free (pending);
 }
 
-static const char *
-get_string_member (JsonObject *object, const char *name, gboolean *wrong_type)
+const char *
+rc_api_get_string_member (JsonObject *object, const char *name, gboolean *wrong_type)
 {
   JsonNode *node = json_object_get_member (object, name);
 
@@ -298,14 +283,14 @@ static gboolean
 check_number_field (SoupServerMessage *msg, JsonObject *body, const char *field, const char **out)
 {
   gboolean wrong_type;
-  const char *value = get_string_member (body, field, &wrong_type);
+  const char *value = rc_api_get_string_member (body, field, &wrong_type);
 
   if (value == NULL) {
     g_autofree char *message = g_strdup_printf ("%s is required: a phone number in E.164 format "
                                                 "such as +14155552671",
                                                 field);
 
-    respond_invalid (msg, field, message);
+    rc_api_respond_invalid (msg, field, message);
     return FALSE;
   }
   if (!rc_e164_is_valid (value) || rc_e164_country_code (value) == NULL) {
@@ -313,7 +298,7 @@ check_number_field (SoupServerMessage *msg, JsonObject *body, const char *field,
                                                 "code, up to 15 digits)",
                                                 field);
 
-    respond_error_full (msg, 422, "invalid_number", message, field);
+    rc_api_respond_error_full (msg, 422, "invalid_number", message, field);
     return FALSE;
   }
   *out = value;
@@ -339,8 +324,29 @@ render_dial_response (const RcCall *call, gpointer user_data)
 {
   g_autoptr (JsonNode) node = call_node (call, NULL);
 
-  return envelope_data (node, NULL);
+  return rc_api_envelope_data (node, NULL);
 }
+
+gboolean
+rc_api_check_members (SoupServerMessage *msg, JsonObject *object, const char *const *known)
+{
+  JsonObjectIter iter;
+  const char *member;
+
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, &member, NULL)) {
+    if (!g_strv_contains (known, member)) {
+      g_autofree char *message = g_strdup_printf ("unknown field %s", member);
+
+      rc_api_respond_invalid (msg, member, message);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static const char *const dial_members[]
+    = { "from", "to", "timeout_seconds", "client_reference", NULL };
 
 static void
 handle_dial (RcApi *self, SoupServerMessage *msg, gint64 key_id)
@@ -354,32 +360,18 @@ handle_dial (RcApi *self, SoupServerMessage *msg, gint64 key_id)
   g_autofree char *response = NULL;
   RcDialRequest request = { 0 };
   gboolean wrong_type;
-  JsonObjectIter iter;
-  const char *member;
 
   if (idempotency_key != NULL && !idempotency_key_valid (idempotency_key)) {
-    respond_invalid (msg, "Idempotency-Key",
-                     "Idempotency-Key must be 1 to 255 printable ASCII characters");
+    rc_api_respond_invalid (msg, "Idempotency-Key",
+                            "Idempotency-Key must be 1 to 255 printable ASCII characters");
     return;
   }
-  body = read_json_body (self, msg);
+  body = rc_api_read_json_body (self, msg);
   if (body == NULL)
     return;
 
-  json_object_iter_init (&iter, body);
-  while (json_object_iter_next (&iter, &member, NULL)) {
-    const char *known[] = { "from", "to", "timeout_seconds", "client_reference" };
-    gboolean is_known = FALSE;
-
-    for (guint i = 0; i < G_N_ELEMENTS (known); i++)
-      is_known |= g_str_equal (known[i], member);
-    if (!is_known) {
-      g_autofree char *message = g_strdup_printf ("unknown field %s", member);
-
-      respond_invalid (msg, member, message);
-      return;
-    }
-  }
+  if (!rc_api_check_members (msg, body, dial_members))
+    return;
   if (!check_number_field (msg, body, "from", &request.from)
       || !check_number_field (msg, body, "to", &request.to))
     return;
@@ -389,25 +381,25 @@ handle_dial (RcApi *self, SoupServerMessage *msg, gint64 key_id)
     if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64
         || json_node_get_int (node) < RC_API_MIN_TIMEOUT
         || json_node_get_int (node) > RC_API_MAX_TIMEOUT) {
-      respond_invalid (msg, "timeout_seconds",
-                       "timeout_seconds must be a whole number of "
-                       "seconds from 5 to 120");
+      rc_api_respond_invalid (msg, "timeout_seconds",
+                              "timeout_seconds must be a whole number of "
+                              "seconds from 5 to 120");
       return;
     }
     request.timeout_seconds = (int)json_node_get_int (node);
   }
-  request.client_reference = get_string_member (body, "client_reference", &wrong_type);
+  request.client_reference = rc_api_get_string_member (body, "client_reference", &wrong_type);
   if (wrong_type
       || (request.client_reference != NULL
           && g_utf8_strlen (request.client_reference, -1) > RC_API_MAX_CLIENT_REFERENCE)) {
-    respond_invalid (msg, "client_reference",
-                     "client_reference must be a string of at most 128 "
-                     "characters");
+    rc_api_respond_invalid (msg, "client_reference",
+                            "client_reference must be a string of at most 128 "
+                            "characters");
     return;
   }
   if (!rc_e164_same_country (request.from, request.to)) {
-    respond_error_full (msg, 422, "country_mismatch",
-                        "to must have the same country calling code as from", "to");
+    rc_api_respond_error_full (msg, 422, "country_mismatch",
+                               "to must have the same country calling code as from", "to");
     return;
   }
 
@@ -421,15 +413,16 @@ handle_dial (RcApi *self, SoupServerMessage *msg, gint64 key_id)
     if (!rc_store_get_idempotent (self->store, key_id, idempotency_key, &stored_digest,
                                   &stored_status, &stored_body, &error)) {
       if (error != NULL) {
-        respond_gerror (msg, error, NULL);
+        rc_api_respond_gerror (msg, error, NULL);
         return;
       }
     } else if (g_strcmp0 (stored_digest, digest) != 0) {
-      respond_error_full (msg, 422, "idempotency_key_reused",
-                          "this Idempotency-Key was used with a different body", "Idempotency-Key");
+      rc_api_respond_error_full (msg, 422, "idempotency_key_reused",
+                                 "this Idempotency-Key was used with a different body",
+                                 "Idempotency-Key");
       return;
     } else {
-      set_json_body (msg, stored_status, g_steal_pointer (&stored_body));
+      rc_api_set_json_body (msg, stored_status, g_steal_pointer (&stored_body));
       soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                     "Idempotent-Replayed", "true");
       return;
@@ -441,50 +434,50 @@ handle_dial (RcApi *self, SoupServerMessage *msg, gint64 key_id)
 
   call = rc_calls_dial (self->calls, &request, render_dial_response, NULL, &response, &error);
   if (call == NULL) {
-    respond_gerror (msg, error, error->code == RC_ERROR_NOT_PROVISIONED ? "from" : NULL);
+    rc_api_respond_gerror (msg, error, error->code == RC_ERROR_NOT_PROVISIONED ? "from" : NULL);
     return;
   }
   if (response == NULL)
     response = render_dial_response (call, NULL);
-  set_json_body (msg, 202, g_steal_pointer (&response));
+  rc_api_set_json_body (msg, 202, g_steal_pointer (&response));
 }
 
 static void
 on_hangup_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  Pending *pending = user_data;
+  RcApiPending *pending = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (RcCall) call = rc_calls_hangup_finish (RC_CALLS (source), result, &error);
 
   if (!pending->disconnected) {
     if (call == NULL) {
-      respond_gerror (pending->msg, error, NULL);
+      rc_api_respond_gerror (pending->msg, error, NULL);
     } else {
       g_autoptr (JsonNode) node = call_node (call, NULL);
 
-      respond_data (pending->msg, 200, node, NULL);
+      rc_api_respond_data (pending->msg, 200, node, NULL);
     }
   }
-  pending_finish (pending);
+  rc_api_pending_finish (pending);
 }
 
 static void
 on_answer_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  Pending *pending = user_data;
+  RcApiPending *pending = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (RcCall) call = rc_calls_answer_finish (RC_CALLS (source), result, &error);
 
   if (!pending->disconnected) {
     if (call == NULL) {
-      respond_gerror (pending->msg, error, NULL);
+      rc_api_respond_gerror (pending->msg, error, NULL);
     } else {
       g_autoptr (JsonNode) node = call_node (call, "answering");
 
-      respond_data (pending->msg, 202, node, NULL);
+      rc_api_respond_data (pending->msg, 202, node, NULL);
     }
   }
-  pending_finish (pending);
+  rc_api_pending_finish (pending);
 }
 
 static gboolean
@@ -496,8 +489,15 @@ parse_date (const char *text, gboolean end_of_day, gint64 *out)
   char extra;
   g_autoptr (GDateTime) time = NULL;
 
-  if (strlen (text) != 10 || sscanf (text, "%4d-%2d-%2d%c", &year, &month, &day, &extra) != 3
-      || text[4] != '-' || text[7] != '-' || !g_date_valid_dmy (day, month, year))
+  /* YYYY-MM-DD exactly: sscanf alone would take signs and spaces. */
+  if (strlen (text) != 10 || text[4] != '-' || text[7] != '-')
+    return FALSE;
+  for (guint i = 0; i < 10; i++) {
+    if (i != 4 && i != 7 && !g_ascii_isdigit (text[i]))
+      return FALSE;
+  }
+  if (sscanf (text, "%4d-%2d-%2d%c", &year, &month, &day, &extra) != 3
+      || !g_date_valid_dmy (day, month, year))
     return FALSE;
   time = g_date_time_new_utc (year, month, day, 0, 0, 0);
   if (time == NULL)
@@ -512,8 +512,8 @@ parse_date (const char *text, gboolean end_of_day, gint64 *out)
   return TRUE;
 }
 
-static gboolean
-parse_positive (const char *text, guint max, guint *out)
+gboolean
+rc_api_parse_positive (const char *text, guint max, guint *out)
 {
   guint64 value;
 
@@ -558,13 +558,13 @@ handle_list_calls (RcApi *self, SoupServerMessage *msg, GHashTable *query)
       } else if (g_str_equal (name, "to_date")) {
         ok = parse_date (value, TRUE, &filter.to_time);
       } else if (g_str_equal (name, "page")) {
-        ok = parse_positive (value, RC_API_MAX_PAGE, &page);
+        ok = rc_api_parse_positive (value, RC_API_MAX_PAGE, &page);
       } else if (g_str_equal (name, "per_page")) {
-        ok = parse_positive (value, RC_API_MAX_PER_PAGE, &per_page);
+        ok = rc_api_parse_positive (value, RC_API_MAX_PER_PAGE, &per_page);
       } else {
         g_autofree char *message = g_strdup_printf ("unknown query parameter %s", name);
 
-        respond_invalid (msg, name, message);
+        rc_api_respond_invalid (msg, name, message);
         return;
       }
       if (!ok) {
@@ -577,19 +577,19 @@ handle_list_calls (RcApi *self, SoupServerMessage *msg, GHashTable *query)
                                                               : "a whole number from 1 to 100";
         g_autofree char *message = g_strdup_printf ("%s must be %s", name, hint);
 
-        respond_invalid (msg, name, message);
+        rc_api_respond_invalid (msg, name, message);
         return;
       }
     }
   }
   if (filter.from_time != 0 && filter.to_time != 0 && filter.from_time >= filter.to_time) {
-    respond_invalid (msg, "to_date", "to_date must not be before from_date");
+    rc_api_respond_invalid (msg, "to_date", "to_date must not be before from_date");
     return;
   }
 
   calls = rc_store_list_calls (self->store, &filter, page, per_page, &total, &error);
   if (calls == NULL) {
-    respond_gerror (msg, error, NULL);
+    rc_api_respond_gerror (msg, error, NULL);
     return;
   }
   json_builder_begin_array (builder);
@@ -610,20 +610,21 @@ handle_list_calls (RcApi *self, SoupServerMessage *msg, GHashTable *query)
   json_builder_add_int_value (builder, (total + per_page - 1) / per_page);
   json_builder_end_object (builder);
   meta = json_builder_get_root (builder);
-  respond_data (msg, 200, data, meta);
+  rc_api_respond_data (msg, 200, data, meta);
 }
 
-static gboolean
-method_is (SoupServerMessage *msg, const char *allowed)
+gboolean
+rc_api_method_is (SoupServerMessage *msg, const char *allowed)
 {
   const char *method = soup_server_message_get_method (msg);
+  g_auto (GStrv) methods = g_strsplit (allowed, ", ", -1);
+  g_autofree char *message = NULL;
 
-  if (g_str_equal (method, allowed))
+  if (g_strv_contains ((const char *const *)methods, method))
     return TRUE;
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", allowed);
-  respond_error_full (msg, 405, "method_not_allowed",
-                      allowed[0] == 'G' ? "only GET is allowed here" : "only POST is allowed here",
-                      NULL);
+  message = g_strdup_printf ("this route allows only %s", allowed);
+  rc_api_respond_error_full (msg, 405, "method_not_allowed", message, NULL);
   return FALSE;
 }
 
@@ -634,28 +635,28 @@ handle_calls (
   guint n = g_strv_length (segments);
 
   if (n == 2 && g_str_equal (segments[1], "dial")) {
-    if (method_is (msg, "POST"))
+    if (rc_api_method_is (msg, "POST"))
       handle_dial (self, msg, key_id);
   } else if (n == 1) {
-    if (method_is (msg, "GET"))
+    if (rc_api_method_is (msg, "GET"))
       handle_list_calls (self, msg, query);
   } else if (n == 2) {
-    if (method_is (msg, "GET")) {
+    if (rc_api_method_is (msg, "GET")) {
       g_autoptr (GError) error = NULL;
       g_autoptr (RcCall) call = rc_store_get_call (self->store, segments[1], &error);
 
       if (call == NULL) {
-        respond_gerror (msg, error, NULL);
+        rc_api_respond_gerror (msg, error, NULL);
       } else {
         g_autoptr (JsonNode) node = call_node (call, NULL);
 
-        respond_data (msg, 200, node, NULL);
+        rc_api_respond_data (msg, 200, node, NULL);
       }
     }
   } else if (n == 3
              && (g_str_equal (segments[2], "hangup") || g_str_equal (segments[2], "answer"))) {
-    if (method_is (msg, "POST")) {
-      Pending *pending = pause_message (self, msg);
+    if (rc_api_method_is (msg, "POST")) {
+      RcApiPending *pending = rc_api_pause_message (self, msg);
 
       if (g_str_equal (segments[2], "hangup"))
         rc_calls_hangup_async (self->calls, segments[1], NULL, on_hangup_ready, pending);
@@ -663,7 +664,7 @@ handle_calls (
         rc_calls_answer_async (self->calls, segments[1], NULL, on_answer_ready, pending);
     }
   } else {
-    respond_error_full (msg, 404, "not_found", "no such route", NULL);
+    rc_api_respond_error_full (msg, 404, "not_found", "no such route", NULL);
   }
 }
 
@@ -722,12 +723,12 @@ line_node (RcApi *self, const RcLine *line)
 static void
 on_activate_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  Pending *pending = user_data;
+  RcApiPending *pending = user_data;
   g_autoptr (GError) error = NULL;
 
   if (!pending->disconnected) {
     if (!rc_mm_watch_set_primary_slot_finish (RC_MM_WATCH (source), result, &error)) {
-      respond_gerror (pending->msg, error, NULL);
+      rc_api_respond_gerror (pending->msg, error, NULL);
     } else {
       g_autoptr (JsonNode) node = NULL;
       const char *number = g_object_get_data (G_OBJECT (pending->msg), "rc-number");
@@ -735,15 +736,16 @@ on_activate_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 
       if (line == NULL) {
         /* A SIM-provisioned number disappears while the modem re-reads its SIM. */
-        respond_error_full (pending->msg, 404, "not_found",
-                            "the number is not provisioned now (its SIM is being re-read)", NULL);
+        rc_api_respond_error_full (pending->msg, 404, "not_found",
+                                   "the number is not provisioned now (its SIM is being re-read)",
+                                   NULL);
       } else {
         node = line_node (pending->self, line);
-        respond_data (pending->msg, 200, node, NULL);
+        rc_api_respond_data (pending->msg, 200, node, NULL);
       }
     }
   }
-  pending_finish (pending);
+  rc_api_pending_finish (pending);
 }
 
 static void
@@ -757,7 +759,7 @@ handle_numbers (RcApi *self, SoupServerMessage *msg, char **segments)
     g_autoptr (JsonBuilder) builder = json_builder_new ();
     g_autoptr (JsonNode) data = NULL;
 
-    if (!method_is (msg, "GET"))
+    if (!rc_api_method_is (msg, "GET"))
       return;
     lines = rc_lines_list (self->config, self->watch);
     json_builder_begin_array (builder);
@@ -765,29 +767,29 @@ handle_numbers (RcApi *self, SoupServerMessage *msg, char **segments)
       json_builder_add_value (builder, line_node (self, g_ptr_array_index (lines, i)));
     json_builder_end_array (builder);
     data = json_builder_get_root (builder);
-    respond_data (msg, 200, data, NULL);
+    rc_api_respond_data (msg, 200, data, NULL);
     return;
   }
   if (n > 3 || (n == 3 && !g_str_equal (segments[2], "activate"))) {
-    respond_error_full (msg, 404, "not_found", "no such route", NULL);
+    rc_api_respond_error_full (msg, 404, "not_found", "no such route", NULL);
     return;
   }
-  if (!method_is (msg, n == 2 ? "GET" : "POST"))
+  if (!rc_api_method_is (msg, n == 2 ? "GET" : "POST"))
     return;
   line = rc_lines_find (self->config, self->watch, segments[1]);
   if (line == NULL) {
-    respond_error_full (msg, 404, "not_found", "no such provisioned number", NULL);
+    rc_api_respond_error_full (msg, 404, "not_found", "no such provisioned number", NULL);
     return;
   }
   if (n == 2) {
     g_autoptr (JsonNode) node = line_node (self, line);
 
-    respond_data (msg, 200, node, NULL);
+    rc_api_respond_data (msg, 200, node, NULL);
   } else if (line->modem == NULL) {
-    respond_error_full (msg, 503, "number_unavailable", "no modem carries this number's SIM now",
-                        NULL);
+    rc_api_respond_error_full (msg, 503, "number_unavailable",
+                               "no modem carries this number's SIM now", NULL);
   } else {
-    Pending *pending = pause_message (self, msg);
+    RcApiPending *pending = rc_api_pause_message (self, msg);
 
     g_object_set_data_full (G_OBJECT (msg), "rc-number", g_strdup (line->number), g_free);
     rc_mm_watch_set_primary_slot_async (self->watch, line->modem->path, line->slot, NULL,
@@ -833,14 +835,15 @@ handle_health (RcApi *self, SoupServerMessage *msg)
   data = json_builder_get_root (builder);
   if (!database_ok)
     g_warning ("health: database check failed: %s", error->message);
-  respond_data (msg, database_ok ? 200 : 503, data, NULL);
+  rc_api_respond_data (msg, database_ok ? 200 : 503, data, NULL);
 }
 
 static void
 handle_openapi (RcApi *self, SoupServerMessage *msg)
 {
   if (self->openapi == NULL) {
-    respond_error_full (msg, 404, "not_found", "the OpenAPI document is not installed", NULL);
+    rc_api_respond_error_full (msg, 404, "not_found", "the OpenAPI document is not installed",
+                               NULL);
     return;
   }
   soup_server_message_set_status (msg, 200, NULL);
@@ -850,6 +853,46 @@ handle_openapi (RcApi *self, SoupServerMessage *msg)
 }
 
 /* --- dispatch ------------------------------------------------------------------------------ */
+
+/* The route template of a path, for metrics: ids become {placeholders}. */
+static const char *
+route_label (char **segments)
+{
+  static const char *const templates[] = {
+    "/metrics",
+    "/v1/health",
+    "/v1/openapi.json",
+    "/v1/calls",
+    "/v1/calls/dial",
+    "/v1/calls/{call_id}",
+    "/v1/calls/{call_id}/hangup",
+    "/v1/calls/{call_id}/answer",
+    "/v1/numbers",
+    "/v1/numbers/{number}",
+    "/v1/numbers/{number}/activate",
+    "/v1/webhooks",
+    "/v1/webhooks/{webhook_id}",
+    "/v1/webhooks/{webhook_id}/deliveries",
+    "/v1/webhooks/{webhook_id}/test",
+    "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+  };
+
+  for (guint t = 0; t < G_N_ELEMENTS (templates); t++) {
+    g_auto (GStrv) parts = path_segments (templates[t]);
+    gboolean match = g_strv_length (parts) == g_strv_length (segments);
+
+    for (guint i = 0; match && parts[i] != NULL; i++) {
+      /* "dial" is a route of its own, not a call id. */
+      if (parts[i][0] == '{')
+        match = !(i == 2 && g_str_equal (segments[i], "dial") && g_str_equal (parts[1], "calls"));
+      else
+        match = g_str_equal (parts[i], segments[i]);
+    }
+    if (match)
+      return templates[t];
+  }
+  return "other";
+}
 
 static void
 on_request (SoupServer *server,
@@ -866,28 +909,38 @@ on_request (SoupServer *server,
 
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "X-Request-Id",
                                 request_id);
+  g_object_set_data (G_OBJECT (msg), "rc-route", (gpointer)route_label (segments));
+  if (n == 1 && g_str_equal (segments[0], "metrics")) {
+    if (rc_api_method_is (msg, "GET")
+        && (self->config->metrics_public || authenticate (self, msg, &key_id)))
+      rc_api_handle_metrics (self, msg);
+    return;
+  }
   if (n < 2 || !g_str_equal (segments[0], "v1")) {
-    respond_error_full (msg, 404, "not_found", "no such route", NULL);
+    rc_api_respond_error_full (msg, 404, "not_found", "no such route", NULL);
     return;
   }
   if (n == 2 && g_str_equal (segments[1], "health")) {
-    if (method_is (msg, "GET"))
+    if (rc_api_method_is (msg, "GET"))
       handle_health (self, msg);
     return;
   }
   if (n == 2 && g_str_equal (segments[1], "openapi.json")) {
-    if (method_is (msg, "GET"))
+    if (rc_api_method_is (msg, "GET"))
       handle_openapi (self, msg);
     return;
   }
-  if (!g_str_equal (segments[1], "calls") && !g_str_equal (segments[1], "numbers")) {
-    respond_error_full (msg, 404, "not_found", "no such route", NULL);
+  if (!g_str_equal (segments[1], "calls") && !g_str_equal (segments[1], "numbers")
+      && !g_str_equal (segments[1], "webhooks")) {
+    rc_api_respond_error_full (msg, 404, "not_found", "no such route", NULL);
     return;
   }
   if (!authenticate (self, msg, &key_id))
     return;
   if (g_str_equal (segments[1], "calls"))
     handle_calls (self, msg, segments + 1, query, key_id);
+  else if (g_str_equal (segments[1], "webhooks"))
+    rc_api_handle_webhooks (self, msg, segments + 1, query);
   else
     handle_numbers (self, msg, segments + 1);
 }
@@ -931,8 +984,25 @@ on_got_headers (SoupServerMessage *msg, gpointer user_data)
 }
 
 static void
+on_finished (SoupServerMessage *msg, gpointer user_data)
+{
+  RcApi *self = RC_API (user_data);
+  gint64 *started = g_object_get_data (G_OBJECT (msg), "rc-started");
+  const char *route = g_object_get_data (G_OBJECT (msg), "rc-route");
+
+  if (started != NULL)
+    rc_api_count_request (self, route ? route : "other", soup_server_message_get_status (msg),
+                          (g_get_monotonic_time () - *started) / (double)G_USEC_PER_SEC);
+}
+
+static void
 on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
+  gint64 *started = g_new (gint64, 1);
+
+  *started = g_get_monotonic_time ();
+  g_object_set_data_full (G_OBJECT (msg), "rc-started", started, g_free);
+  g_signal_connect_object (msg, "finished", G_CALLBACK (on_finished), user_data, 0);
   g_signal_connect_object (msg, "got-headers", G_CALLBACK (on_got_headers), user_data, 0);
   g_signal_connect_object (msg, "got-chunk", G_CALLBACK (on_got_chunk), user_data, 0);
 }
@@ -953,7 +1023,7 @@ on_request_checked (SoupServer *server,
 
     soup_message_headers_replace (soup_server_message_get_response_headers (msg), "X-Request-Id",
                                   request_id);
-    respond_error_full (msg, 413, "payload_too_large", message, NULL);
+    rc_api_respond_error_full (msg, 413, "payload_too_large", message, NULL);
     return;
   }
   on_request (server, msg, path, query, user_data);
@@ -988,7 +1058,10 @@ rc_api_dispose (GObject *object)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
   g_clear_object (&self->calls);
+  g_clear_object (&self->relay);
   g_clear_object (&self->watch);
+  g_clear_pointer (&self->requests, g_hash_table_unref);
+  g_clear_pointer (&self->latency, g_hash_table_unref);
   g_clear_object (&self->store);
   g_clear_pointer (&self->openapi, g_bytes_unref);
 
@@ -1006,16 +1079,20 @@ rc_api_class_init (RcApiClass *klass)
 static void
 rc_api_init (RcApi *self)
 {
+  self->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->latency = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 RcApi *
-rc_api_new (RcStore *store, RcMmWatch *watch, RcCalls *calls, const RcConfig *config)
+rc_api_new (
+    RcStore *store, RcMmWatch *watch, RcCalls *calls, RcRelay *relay, const RcConfig *config)
 {
   RcApi *self = g_object_new (RC_TYPE_API, NULL);
 
   self->store = g_object_ref (store);
   self->watch = g_object_ref (watch);
   self->calls = g_object_ref (calls);
+  self->relay = g_object_ref (relay);
   self->config = config;
   self->server = soup_server_new ("server-header", "reachcelld/" PACKAGE_VERSION " ", NULL);
   g_signal_connect_object (self->server, "request-started", G_CALLBACK (on_request_started), self,

@@ -8,6 +8,7 @@
 #include "rc-calls.h"
 #include "rc-config.h"
 #include "rc-mm-watch.h"
+#include "rc-relay.h"
 #include "rc-store.h"
 
 G_BEGIN_DECLS
@@ -15,7 +16,8 @@ G_BEGIN_DECLS
 #define RC_TYPE_API (rc_api_get_type ())
 G_DECLARE_FINAL_TYPE (RcApi, rc_api, RC, API, GObject)
 
-RcApi *rc_api_new (RcStore *store, RcMmWatch *watch, RcCalls *calls, const RcConfig *config);
+RcApi *rc_api_new (
+    RcStore *store, RcMmWatch *watch, RcCalls *calls, RcRelay *relay, const RcConfig *config);
 void rc_api_set_config (RcApi *self, const RcConfig *config);
 /* Listens on every address of the configuration ("127.0.0.1:8080", "[::1]:8080", port 0 picks
  * a free port). */

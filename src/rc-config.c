@@ -23,6 +23,15 @@
 #define RC_DEFAULT_MAX_JSON_DEPTH 32
 #define RC_NUMBER_GROUP_PREFIX "number:"
 
+/* SPEC §6: 0 s, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (about three days). */
+static const guint default_retry_schedule[]
+    = { 0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400 };
+#define RC_DEFAULT_ATTEMPT_TIMEOUT 15
+#define RC_DEFAULT_MAX_CONNECTIONS 4
+#define RC_DEFAULT_DISABLE_AFTER (5 * 24 * 3600)
+#define RC_MAX_RETRY_DELAY (7 * 24 * 3600)
+#define RC_MAX_RETRY_STEPS 50
+
 static const char *const known_keys[][2] = {
   { "daemon", "log-personal-info" }, { "api", "listen" },
   { "api", "max-body-bytes" },       { "api", "max-json-depth" },
@@ -51,6 +60,12 @@ rc_config_new_defaults (void)
   config->max_json_depth = RC_DEFAULT_MAX_JSON_DEPTH;
   config->database = g_strdup (RC_DEFAULT_DATABASE);
   config->delete_terminated = TRUE;
+  config->retry_schedule = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_array_append_vals (config->retry_schedule, default_retry_schedule,
+                       G_N_ELEMENTS (default_retry_schedule));
+  config->attempt_timeout = RC_DEFAULT_ATTEMPT_TIMEOUT;
+  config->max_connections = RC_DEFAULT_MAX_CONNECTIONS;
+  config->disable_after = RC_DEFAULT_DISABLE_AFTER;
   config->numbers = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_number_config_free);
   return config;
 }
@@ -63,6 +78,7 @@ rc_config_free (RcConfig *config)
   g_free (config->path);
   g_strfreev (config->listen);
   g_free (config->database);
+  g_array_unref (config->retry_schedule);
   g_ptr_array_unref (config->numbers);
   g_free (config);
 }
@@ -194,6 +210,33 @@ load_number (GKeyFile *file, const char *group, RcConfig *config, GError **error
 }
 
 static gboolean
+read_retry_schedule (GKeyFile *file, RcConfig *config, GError **error)
+{
+  g_auto (GStrv) steps = NULL;
+  gsize n_steps = 0;
+
+  if (!g_key_file_has_key (file, "webhook", "retry-schedule", NULL))
+    return TRUE;
+  steps = g_key_file_get_string_list (file, "webhook", "retry-schedule", &n_steps, NULL);
+  if (steps == NULL || n_steps == 0 || n_steps > RC_MAX_RETRY_STEPS)
+    return fail_key (error, "webhook", "retry-schedule",
+                     "expected 1 to 50 delays in seconds separated by ';'");
+  g_array_set_size (config->retry_schedule, 0);
+  for (gsize i = 0; i < n_steps; i++) {
+    guint64 delay;
+    guint seconds;
+
+    if (!g_ascii_string_to_unsigned (g_strstrip (steps[i]), 10, 0, RC_MAX_RETRY_DELAY, &delay,
+                                     NULL))
+      return fail_key (error, "webhook", "retry-schedule",
+                       "each delay is a whole number of seconds up to 604800");
+    seconds = (guint)delay;
+    g_array_append_val (config->retry_schedule, seconds);
+  }
+  return TRUE;
+}
+
+static gboolean
 load_keys (GKeyFile *file, RcConfig *config, GError **error)
 {
   g_auto (GStrv) groups = NULL;
@@ -225,6 +268,22 @@ load_keys (GKeyFile *file, RcConfig *config, GError **error)
   if (!read_bool (file, "modemmanager", "delete-terminated-calls", &config->delete_terminated,
                   error))
     return FALSE;
+
+  if (!read_bool (file, "api", "metrics-public", &config->metrics_public, error)
+      || !read_retry_schedule (file, config, error))
+    return FALSE;
+  value = config->attempt_timeout;
+  if (!read_uint (file, "webhook", "attempt-timeout", 1, 300, &value, error))
+    return FALSE;
+  config->attempt_timeout = value;
+  value = config->max_connections;
+  if (!read_uint (file, "webhook", "max-connections", 1, 64, &value, error))
+    return FALSE;
+  config->max_connections = value;
+  value = config->disable_after;
+  if (!read_uint (file, "webhook", "disable-after", 1, 365 * 24 * 3600, &value, error))
+    return FALSE;
+  config->disable_after = value;
 
   groups = g_key_file_get_groups (file, NULL);
   for (guint i = 0; groups[i] != NULL; i++) {

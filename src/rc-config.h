@@ -30,6 +30,11 @@ typedef struct {
   guint max_json_depth;       /* [api] max-json-depth */
   char *database;             /* [store] database */
   gboolean delete_terminated; /* [modemmanager] delete-terminated-calls */
+  GArray *retry_schedule;     /* [webhook] retry-schedule: guint seconds before each attempt */
+  guint attempt_timeout;      /* [webhook] attempt-timeout: seconds for a whole attempt */
+  guint max_connections;      /* [webhook] max-connections: per endpoint */
+  guint disable_after;        /* [webhook] disable-after: seconds of continuous failure */
+  gboolean metrics_public;    /* [api] metrics-public: GET /metrics without a key */
   GPtrArray *numbers;         /* RcNumberConfig */
 } RcConfig;
 

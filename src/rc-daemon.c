@@ -14,6 +14,7 @@
 #include "rc-config.h"
 #include "rc-log.h"
 #include "rc-mm-watch.h"
+#include "rc-relay.h"
 #include "rc-store.h"
 
 #include <stdio.h>
@@ -45,6 +46,7 @@ struct _RcDaemon {
   RcStore *store;
   RcMmWatch *watch;
   RcCalls *calls;
+  RcRelay *relay;
   RcApi *api;
   GMainLoop *loop;
   guint housekeeping_id;
@@ -133,7 +135,11 @@ rc_daemon_start (RcDaemon *self, GError **error)
 
   self->watch = rc_mm_watch_new ();
   self->calls = rc_calls_new (self->store, self->watch, self->config);
-  self->api = rc_api_new (self->store, self->watch, self->calls, self->config);
+  self->relay = rc_relay_new (self->store, self->config);
+  /* Persist before publish: the relay hears of events once they are committed. */
+  g_signal_connect_object (self->store, "events-committed", G_CALLBACK (rc_relay_kick), self->relay,
+                           G_CONNECT_SWAPPED);
+  self->api = rc_api_new (self->store, self->watch, self->calls, self->relay, self->config);
   if (!rc_api_listen (self->api, error))
     return FALSE;
   rc_mm_watch_start (self->watch);
@@ -159,6 +165,8 @@ rc_daemon_quit (RcDaemon *self)
 #endif
   if (self->api != NULL)
     rc_api_disconnect (self->api);
+  if (self->relay != NULL)
+    rc_relay_stop (self->relay); /* deliveries in flight stay pending for the next start */
   g_main_loop_quit (self->loop);
 }
 
@@ -178,6 +186,7 @@ rc_daemon_reload (RcDaemon *self, GError **error)
     g_message ("reload: listen and database changes take effect at the next start");
   rc_log_set_personal_info (config->log_personal_info);
   rc_calls_set_config (self->calls, config);
+  rc_relay_set_config (self->relay, config);
   rc_api_set_config (self->api, config);
   g_ptr_array_add (self->old_configs, self->config);
   self->config = g_steal_pointer (&config);
@@ -194,6 +203,7 @@ rc_daemon_dispose (GObject *object)
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   g_clear_object (&self->api);
   g_clear_object (&self->calls);
+  g_clear_object (&self->relay);
   g_clear_object (&self->watch);
   g_clear_object (&self->store);
 

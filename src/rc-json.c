@@ -125,7 +125,8 @@ rc_json_depth (const char *data, gsize length, guint limit)
     if (c == '"') {
       in_string = TRUE;
     } else if (c == '{' || c == '[') {
-      max = MAX (max, ++depth);
+      depth++;
+      max = MAX (max, depth);
       if (max > limit)
         return max;
     } else if ((c == '}' || c == ']') && depth > 0) {
@@ -133,6 +134,39 @@ rc_json_depth (const char *data, gsize length, guint limit)
     }
   }
   return max;
+}
+
+/* json-glib stops after the first value: refuse anything but whitespace after the top-level
+ * object or array ends (the scan skips strings like rc_json_depth ()). */
+static gboolean
+json_is_single_value (const char *data, gsize length)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+  gboolean closed = FALSE;
+
+  for (gsize i = 0; i < length; i++) {
+    char c = data[i];
+
+    if (closed) {
+      if (!g_ascii_isspace (c))
+        return FALSE;
+      continue;
+    }
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '{' || c == '[') {
+      depth++;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      closed = --depth == 0;
+    }
+  }
+  return TRUE;
 }
 
 JsonObject *
@@ -144,6 +178,11 @@ rc_json_parse_object (const char *data, gsize length, GError **error)
 
   if (!g_utf8_validate (data, length, NULL)) {
     g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_INPUT, "the body is not valid UTF-8");
+    return NULL;
+  }
+  if (!json_is_single_value (data, length)) {
+    g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_INPUT,
+                         "the body must be one JSON object with nothing after it");
     return NULL;
   }
   if (!json_parser_load_from_data (parser, data, length, &local)) {

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "rc-store.h"
+#include "rc-store-private.h"
 
 #include "rc-error.h"
 
@@ -35,8 +36,6 @@
   (60 * G_USEC_PER_SEC) /* last_used_at written at most this often */
 #define RC_STORE_EVENT_ID_CHARS 26
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
-
 /*
  * Schema migrations: migrations[N] takes a database from user_version N to N + 1, in one
  * transaction together with the user_version bump. Append only: a step that has shipped is never
@@ -44,6 +43,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
  *
  * Changelog
  *   1 (0.1.0)  calls, events, api_keys, idempotency and the list indexes.
+ *   2 (0.1.0)  webhooks, deliveries (the outbox) and attempts.
  */
 static const char *const migrations[] = {
   /* 0 → 1 (0.1.0): initial schema.
@@ -133,6 +133,58 @@ static const char *const migrations[] = {
   "  PRIMARY KEY (key_id, idempotency_key)"
   ") WITHOUT ROWID;"
   "CREATE INDEX idempotency_by_created ON idempotency (created_at);",
+
+  /* 1 → 2 (0.1.0): webhooks.
+   * webhooks: events is a space-separated list of types, or "call.*"; the secret is kept in
+   *   the clear because it signs every delivery (it is shown once by the API, never logged).
+   * deliveries: the outbox, one row per (webhook, event), written in the transaction that
+   *   stores the event. A row stays 'pending' until an attempt ends it, so a crash mid-send
+   *   retries it with the same event id. deliveries_next serves the due scan and the order
+   *   check (the lowest pending sequence of a call per webhook goes first).
+   * attempts: the log of every attempt. */
+  "CREATE TABLE webhooks ("
+  "  id INTEGER PRIMARY KEY,"
+  "  webhook_id TEXT UNIQUE NOT NULL,"
+  "  url TEXT NOT NULL,"
+  "  events TEXT NOT NULL,"
+  "  description TEXT,"
+  "  secret TEXT NOT NULL,"
+  "  enabled INTEGER NOT NULL DEFAULT 1,"
+  "  disabled_reason TEXT,"
+  "  created_at INTEGER NOT NULL,"
+  "  updated_at INTEGER NOT NULL,"
+  "  failing_since INTEGER"
+  ");"
+  "CREATE TABLE deliveries ("
+  "  id INTEGER PRIMARY KEY,"
+  "  delivery_id TEXT UNIQUE NOT NULL,"
+  "  webhook INTEGER NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,"
+  "  event_id TEXT NOT NULL,"
+  "  event_type TEXT NOT NULL,"
+  "  call_id TEXT,"
+  "  sequence INTEGER NOT NULL DEFAULT 0,"
+  "  status TEXT NOT NULL DEFAULT 'pending',"
+  "  attempts INTEGER NOT NULL DEFAULT 0,"
+  "  next_attempt_at INTEGER NOT NULL,"
+  "  created_at INTEGER NOT NULL,"
+  "  updated_at INTEGER NOT NULL,"
+  "  last_http_status INTEGER,"
+  "  last_error TEXT,"
+  "  UNIQUE (webhook, event_id)"
+  ");"
+  "CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE status = 'pending';"
+  "CREATE INDEX deliveries_next ON deliveries (webhook, call_id, sequence) "
+  "  WHERE status = 'pending';"
+  "CREATE INDEX deliveries_by_webhook ON deliveries (webhook, status, id);"
+  "CREATE TABLE attempts ("
+  "  id INTEGER PRIMARY KEY,"
+  "  delivery INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,"
+  "  attempted_at INTEGER NOT NULL,"
+  "  http_status INTEGER,"
+  "  error TEXT,"
+  "  duration_us INTEGER NOT NULL"
+  ");"
+  "CREATE INDEX attempts_by_delivery ON attempts (delivery, id);",
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RC_STORE_SCHEMA_VERSION);
 
@@ -204,7 +256,22 @@ struct _RcStore {
   char *path;
   sqlite3 *db;
   sqlite3_stmt *statements[N_STATEMENTS];
+  gboolean events_uncommitted; /* an event was appended in the open transaction */
 };
+
+enum { SIGNAL_EVENTS_COMMITTED, N_SIGNALS };
+
+static guint signals[N_SIGNALS];
+
+/* "events-committed": events (and their outbox rows) are durable now: the relay may send. */
+static void
+notify_committed (RcStore *self)
+{
+  if (!self->events_uncommitted)
+    return;
+  self->events_uncommitted = FALSE;
+  g_signal_emit (self, signals[SIGNAL_EVENTS_COMMITTED], 0);
+}
 
 static void rc_store_initable_iface_init (GInitableIface *iface);
 
@@ -213,12 +280,17 @@ G_DEFINE_TYPE_WITH_CODE (RcStore,
                          G_TYPE_OBJECT,
                          G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, rc_store_initable_iface_init))
 
-/* --- helpers ------------------------------------------------------------------------------ */
+/* --- helpers (shared with the other rc-store-*.c files through rc-store-private.h) --------- */
+
+sqlite3 *
+rc_store_get_db (RcStore *self)
+{
+  return self->db;
+}
 
 /* Sets RC_ERROR_STORE "store: <what>: <sqlite message>". */
-G_GNUC_PRINTF (3, 4)
-static void
-set_sqlite_error (RcStore *self, GError **error, const char *format, ...)
+void
+rc_store_set_sqlite_error (RcStore *self, GError **error, const char *format, ...)
 {
   g_autofree char *what = NULL;
   va_list args;
@@ -229,51 +301,51 @@ set_sqlite_error (RcStore *self, GError **error, const char *format, ...)
   g_set_error (error, RC_ERROR, RC_ERROR_STORE, "store: %s: %s", what, sqlite3_errmsg (self->db));
 }
 
-static gboolean
-exec_sql (RcStore *self, const char *sql, const char *what, GError **error)
+gboolean
+rc_store_exec_sql (RcStore *self, const char *sql, const char *what, GError **error)
 {
   int rc = sqlite3_exec (self->db, sql, NULL, NULL, NULL);
 
   if (rc != SQLITE_OK) {
-    set_sqlite_error (self, error, "%s", what);
+    rc_store_set_sqlite_error (self, error, "%s", what);
     return FALSE;
   }
   return TRUE;
 }
 
-static sqlite3_stmt *
-prepare (RcStore *self, const char *sql, const char *what, GError **error)
+sqlite3_stmt *
+rc_store_prepare (RcStore *self, const char *sql, const char *what, GError **error)
 {
   sqlite3_stmt *statement = NULL;
 
   if (sqlite3_prepare_v2 (self->db, sql, -1, &statement, NULL) != SQLITE_OK) {
-    set_sqlite_error (self, error, "%s", what);
+    rc_store_set_sqlite_error (self, error, "%s", what);
     return NULL;
   }
   return statement;
 }
 
 /* Steps a statement that returns no rows. */
-static gboolean
-step_done (RcStore *self, sqlite3_stmt *statement, const char *what, GError **error)
+gboolean
+rc_store_step_done (RcStore *self, sqlite3_stmt *statement, const char *what, GError **error)
 {
   if (sqlite3_step (statement) != SQLITE_DONE) {
-    set_sqlite_error (self, error, "%s", what);
+    rc_store_set_sqlite_error (self, error, "%s", what);
     return FALSE;
   }
   return TRUE;
 }
 
-static void
-bind_text (sqlite3_stmt *statement, int index, const char *text)
+void
+rc_store_bind_text (sqlite3_stmt *statement, int index, const char *text)
 {
   /* A NULL text binds SQL NULL. Bound values always outlive the step. */
   sqlite3_bind_text (statement, index, text, -1, SQLITE_STATIC);
 }
 
 /* Times: 0 means "not set" and is stored as NULL. */
-static void
-bind_time (sqlite3_stmt *statement, int index, gint64 time)
+void
+rc_store_bind_time (sqlite3_stmt *statement, int index, gint64 time)
 {
   if (time == 0)
     sqlite3_bind_null (statement, index);
@@ -287,7 +359,7 @@ bind_named_text (sqlite3_stmt *statement, const char *name, const char *text)
   int index = sqlite3_bind_parameter_index (statement, name);
 
   if (index > 0)
-    bind_text (statement, index, text);
+    rc_store_bind_text (statement, index, text);
 }
 
 static void
@@ -299,15 +371,15 @@ bind_named_int64 (sqlite3_stmt *statement, const char *name, gint64 value)
     sqlite3_bind_int64 (statement, index, value);
 }
 
-static char *
-column_dup_text (sqlite3_stmt *statement, int column)
+char *
+rc_store_column_dup_text (sqlite3_stmt *statement, int column)
 {
   return g_strdup ((const char *)sqlite3_column_text (statement, column));
 }
 
 /* NULL reads back as 0 ("not set"). */
-static gint64
-column_time (sqlite3_stmt *statement, int column)
+gint64
+rc_store_column_time (sqlite3_stmt *statement, int column)
 {
   return sqlite3_column_int64 (statement, column);
 }
@@ -319,15 +391,15 @@ read_user_version (RcStore *self, int *out_version, GError **error)
 
   if (sqlite3_prepare_v2 (self->db, "PRAGMA user_version", -1, &statement, NULL) != SQLITE_OK
       || sqlite3_step (statement) != SQLITE_ROW) {
-    set_sqlite_error (self, error, "reading the schema version of %s", self->path);
+    rc_store_set_sqlite_error (self, error, "reading the schema version of %s", self->path);
     return FALSE;
   }
   *out_version = sqlite3_column_int (statement, 0);
   return TRUE;
 }
 
-static gboolean
-fill_random (guint8 *buffer, gsize length, GError **error)
+gboolean
+rc_store_fill_random (guint8 *buffer, gsize length, GError **error)
 {
   gsize done = 0;
 
@@ -347,18 +419,18 @@ fill_random (guint8 *buffer, gsize length, GError **error)
   return TRUE;
 }
 
-/* "evt_" + 26 characters of Crockford base32 (130 random bits), lower case. */
-static char *
-new_event_id (GError **error)
+/* @prefix + 26 characters of Crockford base32 (130 random bits), lower case: "evt_…". */
+char *
+rc_store_new_id (const char *prefix, GError **error)
 {
   static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
   guint8 random[RC_STORE_EVENT_ID_CHARS];
   GString *id;
 
-  if (!fill_random (random, sizeof random, error))
+  if (!rc_store_fill_random (random, sizeof random, error))
     return NULL;
-  id = g_string_sized_new (4 + RC_STORE_EVENT_ID_CHARS);
-  g_string_append (id, "evt_");
+  id = g_string_sized_new (strlen (prefix) + RC_STORE_EVENT_ID_CHARS);
+  g_string_append (id, prefix);
   /* 256 is a multiple of 32: taking 5 bits of each byte is unbiased. */
   for (guint i = 0; i < RC_STORE_EVENT_ID_CHARS; i++)
     g_string_append_c (id, alphabet[random[i] & 0x1f]);
@@ -395,14 +467,14 @@ call_from_row (sqlite3_stmt *statement, GError **error)
   const char *status = (const char *)sqlite3_column_text (statement, 4);
   const char *end_reason = (const char *)sqlite3_column_text (statement, 5);
 
-  call->call_id = column_dup_text (statement, 0);
+  call->call_id = rc_store_column_dup_text (statement, 0);
   if (!rc_call_direction_from_string (direction, &call->direction)) {
     g_set_error (error, RC_ERROR, RC_ERROR_STORE, "call %s: unknown direction '%s'", call->call_id,
                  direction);
     return NULL;
   }
-  call->from = column_dup_text (statement, 2);
-  call->to = column_dup_text (statement, 3);
+  call->from = rc_store_column_dup_text (statement, 2);
+  call->to = rc_store_column_dup_text (statement, 3);
   if (!rc_call_status_from_string (status, &call->status)) {
     g_set_error (error, RC_ERROR, RC_ERROR_STORE, "call %s: unknown status '%s'", call->call_id,
                  status);
@@ -412,17 +484,17 @@ call_from_row (sqlite3_stmt *statement, GError **error)
     call->end_reason = RC_END_REASON_NONE;
   else if (!rc_end_reason_from_string (end_reason, &call->end_reason))
     call->end_reason = RC_END_REASON_UNKNOWN;
-  call->client_reference = column_dup_text (statement, 6);
-  call->modem = column_dup_text (statement, 7);
+  call->client_reference = rc_store_column_dup_text (statement, 6);
+  call->modem = rc_store_column_dup_text (statement, 7);
   call->slot = sqlite3_column_int (statement, 8);
-  call->line = column_dup_text (statement, 9);
-  call->mm_path = column_dup_text (statement, 10);
+  call->line = rc_store_column_dup_text (statement, 9);
+  call->mm_path = rc_store_column_dup_text (statement, 10);
   call->timeout_seconds = sqlite3_column_int (statement, 11);
-  call->initiated_at = column_time (statement, 12);
-  call->ringing_at = column_time (statement, 13);
-  call->connected_at = column_time (statement, 14);
-  call->ended_at = column_time (statement, 15);
-  call->created_at = column_time (statement, 16);
+  call->initiated_at = rc_store_column_time (statement, 12);
+  call->ringing_at = rc_store_column_time (statement, 13);
+  call->connected_at = rc_store_column_time (statement, 14);
+  call->ended_at = rc_store_column_time (statement, 15);
+  call->created_at = rc_store_column_time (statement, 16);
   if (sqlite3_column_type (statement, 17) == SQLITE_NULL)
     call->cost_micro_usd = -1;
   else
@@ -449,7 +521,7 @@ collect_calls (RcStore *self, sqlite3_stmt *statement, const char *what, GError 
     g_ptr_array_add (calls, call);
   }
   if (rc != SQLITE_DONE) {
-    set_sqlite_error (self, error, "%s", what);
+    rc_store_set_sqlite_error (self, error, "%s", what);
     return NULL;
   }
   return g_steal_pointer (&calls);
@@ -466,7 +538,7 @@ migrate_step (RcStore *self, gboolean *out_done, GError **error)
 
   /* Re-read the version inside the write transaction: another process may have migrated. */
   what = g_strdup_printf ("migrating %s", self->path);
-  if (!exec_sql (self, "BEGIN IMMEDIATE", what, error))
+  if (!rc_store_exec_sql (self, "BEGIN IMMEDIATE", what, error))
     return FALSE;
   if (!read_user_version (self, &version, error)) {
     rc_store_rollback (self);
@@ -481,8 +553,9 @@ migrate_step (RcStore *self, gboolean *out_done, GError **error)
   bump = g_strdup_printf ("PRAGMA user_version = %d", version + 1);
   g_free (what);
   what = g_strdup_printf ("migrating %s from schema version %d", self->path, version);
-  if (!exec_sql (self, migrations[version], what, error) || !exec_sql (self, bump, what, error)
-      || !exec_sql (self, "COMMIT", what, error)) {
+  if (!rc_store_exec_sql (self, migrations[version], what, error)
+      || !rc_store_exec_sql (self, bump, what, error)
+      || !rc_store_exec_sql (self, "COMMIT", what, error)) {
     rc_store_rollback (self);
     return FALSE;
   }
@@ -522,7 +595,7 @@ open_database (RcStore *self, GError **error)
 
   if (sqlite3_prepare_v2 (self->db, "PRAGMA journal_mode = WAL", -1, &journal, NULL) != SQLITE_OK
       || sqlite3_step (journal) != SQLITE_ROW) {
-    set_sqlite_error (self, error, "setting WAL mode on %s", self->path);
+    rc_store_set_sqlite_error (self, error, "setting WAL mode on %s", self->path);
     return FALSE;
   }
   journal_mode = (const char *)sqlite3_column_text (journal, 0);
@@ -536,8 +609,8 @@ open_database (RcStore *self, GError **error)
   }
   g_clear_pointer (&journal, sqlite3_finalize);
 
-  if (!exec_sql (self, "PRAGMA synchronous = FULL", "setting synchronous", error)
-      || !exec_sql (self, "PRAGMA foreign_keys = ON", "enabling foreign keys", error))
+  if (!rc_store_exec_sql (self, "PRAGMA synchronous = FULL", "setting synchronous", error)
+      || !rc_store_exec_sql (self, "PRAGMA foreign_keys = ON", "enabling foreign keys", error))
     return FALSE;
 
   while (!done) {
@@ -549,7 +622,7 @@ open_database (RcStore *self, GError **error)
     if (sqlite3_prepare_v3 (self->db, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                             &self->statements[i], NULL)
         != SQLITE_OK) {
-      set_sqlite_error (self, error, "preparing statement %u", i);
+      rc_store_set_sqlite_error (self, error, "preparing statement %u", i);
       return FALSE;
     }
   }
@@ -637,6 +710,10 @@ rc_store_class_init (RcStoreClass *klass)
                                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
                                               | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, PROP_LAST, props);
+
+  signals[SIGNAL_EVENTS_COMMITTED]
+      = g_signal_new ("events-committed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                      NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -685,7 +762,7 @@ rc_store_begin (RcStore *self, GError **error)
   g_return_val_if_fail (RC_IS_STORE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return exec_sql (self, "BEGIN IMMEDIATE", "beginning a transaction", error);
+  return rc_store_exec_sql (self, "BEGIN IMMEDIATE", "beginning a transaction", error);
 }
 
 /* On failure the transaction is rolled back, so the connection is never left inside one. */
@@ -695,10 +772,11 @@ rc_store_commit (RcStore *self, GError **error)
   g_return_val_if_fail (RC_IS_STORE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!exec_sql (self, "COMMIT", "committing a transaction", error)) {
+  if (!rc_store_exec_sql (self, "COMMIT", "committing a transaction", error)) {
     rc_store_rollback (self);
     return FALSE;
   }
+  notify_committed (self);
   return TRUE;
 }
 
@@ -707,6 +785,7 @@ rc_store_rollback (RcStore *self)
 {
   g_return_if_fail (RC_IS_STORE (self));
 
+  self->events_uncommitted = FALSE;
   if (sqlite3_get_autocommit (self->db))
     return; /* no transaction open (or SQLite already rolled it back) */
   if (sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
@@ -725,22 +804,22 @@ rc_store_save_call (RcStore *self, const RcCall *call, GError **error)
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   statement = self->statements[STATEMENT_SAVE_CALL];
-  bind_text (statement, 1, call->call_id);
-  bind_text (statement, 2, rc_call_direction_to_string (call->direction));
-  bind_text (statement, 3, call->from);
-  bind_text (statement, 4, call->to);
-  bind_text (statement, 5, rc_call_status_to_string (call->status));
-  bind_text (statement, 6, rc_end_reason_to_string (call->end_reason));
-  bind_text (statement, 7, call->client_reference);
-  bind_text (statement, 8, call->modem);
+  rc_store_bind_text (statement, 1, call->call_id);
+  rc_store_bind_text (statement, 2, rc_call_direction_to_string (call->direction));
+  rc_store_bind_text (statement, 3, call->from);
+  rc_store_bind_text (statement, 4, call->to);
+  rc_store_bind_text (statement, 5, rc_call_status_to_string (call->status));
+  rc_store_bind_text (statement, 6, rc_end_reason_to_string (call->end_reason));
+  rc_store_bind_text (statement, 7, call->client_reference);
+  rc_store_bind_text (statement, 8, call->modem);
   sqlite3_bind_int (statement, 9, call->slot);
-  bind_text (statement, 10, call->line);
-  bind_text (statement, 11, call->mm_path);
+  rc_store_bind_text (statement, 10, call->line);
+  rc_store_bind_text (statement, 11, call->mm_path);
   sqlite3_bind_int (statement, 12, call->timeout_seconds);
-  bind_time (statement, 13, call->initiated_at);
-  bind_time (statement, 14, call->ringing_at);
-  bind_time (statement, 15, call->connected_at);
-  bind_time (statement, 16, call->ended_at);
+  rc_store_bind_time (statement, 13, call->initiated_at);
+  rc_store_bind_time (statement, 14, call->ringing_at);
+  rc_store_bind_time (statement, 15, call->connected_at);
+  rc_store_bind_time (statement, 16, call->ended_at);
   sqlite3_bind_int64 (statement, 17, call->created_at);
   if (call->cost_micro_usd < 0)
     sqlite3_bind_null (statement, 18);
@@ -749,7 +828,7 @@ rc_store_save_call (RcStore *self, const RcCall *call, GError **error)
   sqlite3_bind_int64 (statement, 19, call->last_sequence);
   sqlite3_bind_int (statement, 20, call->local_hangup ? 1 : 0);
   if (sqlite3_step (statement) != SQLITE_DONE) {
-    set_sqlite_error (self, error, "saving call %s", call->call_id);
+    rc_store_set_sqlite_error (self, error, "saving call %s", call->call_id);
     return FALSE;
   }
   return TRUE;
@@ -769,11 +848,11 @@ append_event_rows (RcStore *self,
   g_autoptr (RcStatementLease) update = self->statements[STATEMENT_SET_LAST_SEQUENCE];
   g_autoptr (RcStatementLease) insert = self->statements[STATEMENT_INSERT_EVENT];
 
-  bind_text (update, 1, call->call_id);
+  rc_store_bind_text (update, 1, call->call_id);
   sqlite3_bind_int64 (update, 2, sequence);
   if (sqlite3_step (update) != SQLITE_DONE) {
-    set_sqlite_error (self, error, "call %s: appending %s: updating the sequence", call->call_id,
-                      type);
+    rc_store_set_sqlite_error (self, error, "call %s: appending %s: updating the sequence",
+                               call->call_id, type);
     return FALSE;
   }
   if (sqlite3_changes (self->db) == 0) {
@@ -781,15 +860,15 @@ append_event_rows (RcStore *self,
     return FALSE;
   }
 
-  bind_text (insert, 1, event_id);
-  bind_text (insert, 2, call->call_id);
+  rc_store_bind_text (insert, 1, event_id);
+  rc_store_bind_text (insert, 2, call->call_id);
   sqlite3_bind_int64 (insert, 3, sequence);
-  bind_text (insert, 4, type);
+  rc_store_bind_text (insert, 4, type);
   sqlite3_bind_int64 (insert, 5, created_at);
-  bind_text (insert, 6, data);
+  rc_store_bind_text (insert, 6, data);
   if (sqlite3_step (insert) != SQLITE_DONE) {
-    set_sqlite_error (self, error, "call %s: appending %s: inserting the event", call->call_id,
-                      type);
+    rc_store_set_sqlite_error (self, error, "call %s: appending %s: inserting the event",
+                               call->call_id, type);
     return FALSE;
   }
   return TRUE;
@@ -814,7 +893,7 @@ rc_store_append_event (RcStore *self,
   g_return_val_if_fail (data != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  event_id = new_event_id (error);
+  event_id = rc_store_new_id ("evt_", error);
   if (event_id == NULL) {
     g_prefix_error (error, "store: call %s: appending %s: ", call->call_id, type);
     return FALSE;
@@ -824,14 +903,15 @@ rc_store_append_event (RcStore *self,
   /* A savepoint keeps the two writes atomic whether or not the caller opened a transaction.
    * Without one, its RELEASE is the commit; if that fails, end the transaction it opened. */
   own_transaction = sqlite3_get_autocommit (self->db) != 0;
-  if (!exec_sql (self, "SAVEPOINT rc_append_event", "appending an event", error))
+  if (!rc_store_exec_sql (self, "SAVEPOINT rc_append_event", "appending an event", error))
     return FALSE;
-  if (!append_event_rows (self, call, sequence, event_id, type, data, created_at, error)) {
+  if (!append_event_rows (self, call, sequence, event_id, type, data, created_at, error)
+      || !rc_store_enqueue_deliveries (self, event_id, type, created_at, error)) {
     sqlite3_exec (self->db, "ROLLBACK TO rc_append_event; RELEASE rc_append_event", NULL, NULL,
                   NULL);
     return FALSE;
   }
-  if (!exec_sql (self, "RELEASE rc_append_event", "appending an event", error)) {
+  if (!rc_store_exec_sql (self, "RELEASE rc_append_event", "appending an event", error)) {
     if (own_transaction)
       rc_store_rollback (self);
     return FALSE;
@@ -840,6 +920,9 @@ rc_store_append_event (RcStore *self,
   call->last_sequence = sequence;
   if (out_event_id != NULL)
     *out_event_id = g_steal_pointer (&event_id);
+  self->events_uncommitted = TRUE;
+  if (own_transaction)
+    notify_committed (self);
   return TRUE;
 }
 
@@ -855,14 +938,14 @@ rc_store_get_call (RcStore *self, const char *call_id, GError **error)
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   statement = self->statements[STATEMENT_GET_CALL];
-  bind_text (statement, 1, call_id);
+  rc_store_bind_text (statement, 1, call_id);
   rc = sqlite3_step (statement);
   if (rc == SQLITE_DONE) {
     g_set_error (error, RC_ERROR, RC_ERROR_NOT_FOUND, "call %s not found", call_id);
     return NULL;
   }
   if (rc != SQLITE_ROW) {
-    set_sqlite_error (self, error, "reading call %s", call_id);
+    rc_store_set_sqlite_error (self, error, "reading call %s", call_id);
     return NULL;
   }
   call = call_from_row (statement, error);
@@ -879,15 +962,15 @@ rc_store_list_open_calls (RcStore *self, GError **error)
   g_return_val_if_fail (RC_IS_STORE (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  statement = prepare (self,
-                       "SELECT " CALL_COLUMNS " FROM calls WHERE status IN (?1, ?2, ?3) "
-                       "ORDER BY created_at, call_id",
-                       "listing open calls", error);
+  statement = rc_store_prepare (self,
+                                "SELECT " CALL_COLUMNS " FROM calls WHERE status IN (?1, ?2, ?3) "
+                                "ORDER BY created_at, call_id",
+                                "listing open calls", error);
   if (statement == NULL)
     return NULL;
-  bind_text (statement, 1, rc_call_status_to_string (RC_CALL_STATUS_INITIATING));
-  bind_text (statement, 2, rc_call_status_to_string (RC_CALL_STATUS_RINGING));
-  bind_text (statement, 3, rc_call_status_to_string (RC_CALL_STATUS_CONNECTED));
+  rc_store_bind_text (statement, 1, rc_call_status_to_string (RC_CALL_STATUS_INITIATING));
+  rc_store_bind_text (statement, 2, rc_call_status_to_string (RC_CALL_STATUS_RINGING));
+  rc_store_bind_text (statement, 3, rc_call_status_to_string (RC_CALL_STATUS_CONNECTED));
   return collect_calls (self, statement, "listing open calls", error);
 }
 
@@ -995,12 +1078,12 @@ rc_store_list_calls (RcStore *self,
   offset = ((gint64)page - 1) * per_page;
 
   count_sql = list_calls_sql (filter, TRUE);
-  count = prepare (self, count_sql, "counting calls", error);
+  count = rc_store_prepare (self, count_sql, "counting calls", error);
   if (count == NULL)
     return NULL;
   bind_filter (count, filter);
   if (sqlite3_step (count) != SQLITE_ROW) {
-    set_sqlite_error (self, error, "counting calls");
+    rc_store_set_sqlite_error (self, error, "counting calls");
     return NULL;
   }
   total = sqlite3_column_int64 (count, 0);
@@ -1012,7 +1095,7 @@ rc_store_list_calls (RcStore *self,
     return g_ptr_array_new_with_free_func ((GDestroyNotify)rc_call_free);
 
   select_sql = list_calls_sql (filter, FALSE);
-  select = prepare (self, select_sql, "listing calls", error);
+  select = rc_store_prepare (self, select_sql, "listing calls", error);
   if (select == NULL)
     return NULL;
   bind_filter (select, filter);
@@ -1044,28 +1127,29 @@ rc_store_list_events (RcStore *self, const char *call_id, GError **error)
   g_return_val_if_fail (call_id != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  statement = prepare (self,
-                       "SELECT event_id, call_id, sequence, type, created_at, data FROM events "
-                       "WHERE call_id = ?1 ORDER BY sequence",
-                       "listing events", error);
+  statement
+      = rc_store_prepare (self,
+                          "SELECT event_id, call_id, sequence, type, created_at, data FROM events "
+                          "WHERE call_id = ?1 ORDER BY sequence",
+                          "listing events", error);
   if (statement == NULL)
     return NULL;
-  bind_text (statement, 1, call_id);
+  rc_store_bind_text (statement, 1, call_id);
 
   events = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_event_free);
   while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
     RcEvent *event = g_new0 (RcEvent, 1);
 
-    event->event_id = column_dup_text (statement, 0);
-    event->call_id = column_dup_text (statement, 1);
+    event->event_id = rc_store_column_dup_text (statement, 0);
+    event->call_id = rc_store_column_dup_text (statement, 1);
     event->sequence = (guint)sqlite3_column_int64 (statement, 2);
-    event->type = column_dup_text (statement, 3);
+    event->type = rc_store_column_dup_text (statement, 3);
     event->created_at = sqlite3_column_int64 (statement, 4);
-    event->data = column_dup_text (statement, 5);
+    event->data = rc_store_column_dup_text (statement, 5);
     g_ptr_array_add (events, event);
   }
   if (rc != SQLITE_DONE) {
-    set_sqlite_error (self, error, "listing events of call %s", call_id);
+    rc_store_set_sqlite_error (self, error, "listing events of call %s", call_id);
     return NULL;
   }
   return g_steal_pointer (&events);
@@ -1082,8 +1166,8 @@ rc_store_count_calls (RcStore *self, guint out_counts[7], GError **error)
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   /* Kept by triggers on calls: seven rows, not a scan. */
-  statement
-      = prepare (self, "SELECT status, count FROM call_counts", "counting calls by status", error);
+  statement = rc_store_prepare (self, "SELECT status, count FROM call_counts",
+                                "counting calls by status", error);
   if (statement == NULL)
     return FALSE;
   memset (out_counts, 0, sizeof (guint) * (RC_CALL_STATUS_FAILED + 1));
@@ -1098,7 +1182,7 @@ rc_store_count_calls (RcStore *self, guint out_counts[7], GError **error)
                  (const char *)sqlite3_column_text (statement, 1), text);
   }
   if (rc != SQLITE_DONE) {
-    set_sqlite_error (self, error, "counting calls by status");
+    rc_store_set_sqlite_error (self, error, "counting calls by status");
     return FALSE;
   }
   return TRUE;
@@ -1129,7 +1213,7 @@ rc_store_create_key (RcStore *self, const char *name, gint64 *out_id, GError **e
   g_return_val_if_fail (name != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!fill_random (random, sizeof random, error)) {
+  if (!rc_store_fill_random (random, sizeof random, error)) {
     g_prefix_error (error, "store: creating key %s: ", name);
     return NULL;
   }
@@ -1141,17 +1225,17 @@ rc_store_create_key (RcStore *self, const char *name, gint64 *out_id, GError **e
   key_digest (key->str, digest);
   prefix = g_strndup (key->str, RC_STORE_KEY_PREFIX_LENGTH);
 
-  statement = prepare (self,
-                       "INSERT INTO api_keys (name, prefix, digest, created_at) "
-                       "VALUES (?1, ?2, ?3, ?4)",
-                       "creating a key", error);
+  statement = rc_store_prepare (self,
+                                "INSERT INTO api_keys (name, prefix, digest, created_at) "
+                                "VALUES (?1, ?2, ?3, ?4)",
+                                "creating a key", error);
   if (statement == NULL)
     return NULL;
-  bind_text (statement, 1, name);
-  bind_text (statement, 2, prefix);
+  rc_store_bind_text (statement, 1, name);
+  rc_store_bind_text (statement, 2, prefix);
   sqlite3_bind_blob (statement, 3, digest, sizeof digest, SQLITE_STATIC);
   sqlite3_bind_int64 (statement, 4, g_get_real_time ());
-  if (!step_done (self, statement, "creating a key", error))
+  if (!rc_store_step_done (self, statement, "creating a key", error))
     return NULL;
 
   if (out_id != NULL)
@@ -1181,7 +1265,7 @@ find_key (RcStore *self, const guint8 *digest, gboolean *out_found, KeyRow *out_
     return TRUE;
   }
   if (rc != SQLITE_ROW) {
-    set_sqlite_error (self, error, "checking a key");
+    rc_store_set_sqlite_error (self, error, "checking a key");
     return FALSE;
   }
 
@@ -1244,20 +1328,20 @@ rc_store_revoke_key (RcStore *self, gint64 id, GError **error)
   g_return_val_if_fail (RC_IS_STORE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  statement
-      = prepare (self, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                 "revoking a key", error);
+  statement = rc_store_prepare (
+      self, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+      "revoking a key", error);
   if (statement == NULL)
     return FALSE;
   sqlite3_bind_int64 (statement, 1, id);
   sqlite3_bind_int64 (statement, 2, g_get_real_time ());
-  if (!step_done (self, statement, "revoking a key", error))
+  if (!rc_store_step_done (self, statement, "revoking a key", error))
     return FALSE;
   if (sqlite3_changes (self->db) > 0)
     return TRUE;
 
   /* Nothing changed: unknown, or already revoked (which is fine and keeps the first time). */
-  exists = prepare (self, "SELECT 1 FROM api_keys WHERE id = ?1", "revoking a key", error);
+  exists = rc_store_prepare (self, "SELECT 1 FROM api_keys WHERE id = ?1", "revoking a key", error);
   if (exists == NULL)
     return FALSE;
   sqlite3_bind_int64 (exists, 1, id);
@@ -1265,7 +1349,7 @@ rc_store_revoke_key (RcStore *self, gint64 id, GError **error)
   if (rc == SQLITE_ROW)
     return TRUE;
   if (rc != SQLITE_DONE) {
-    set_sqlite_error (self, error, "revoking a key");
+    rc_store_set_sqlite_error (self, error, "revoking a key");
     return FALSE;
   }
   g_set_error (error, RC_ERROR, RC_ERROR_NOT_FOUND, "key %" G_GINT64_FORMAT " not found", id);
@@ -1282,10 +1366,10 @@ rc_store_list_keys (RcStore *self, GError **error)
   g_return_val_if_fail (RC_IS_STORE (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  statement = prepare (self,
-                       "SELECT id, name, prefix, created_at, revoked_at, last_used_at "
-                       "FROM api_keys ORDER BY id",
-                       "listing keys", error);
+  statement = rc_store_prepare (self,
+                                "SELECT id, name, prefix, created_at, revoked_at, last_used_at "
+                                "FROM api_keys ORDER BY id",
+                                "listing keys", error);
   if (statement == NULL)
     return NULL;
   keys = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_api_key_free);
@@ -1293,15 +1377,15 @@ rc_store_list_keys (RcStore *self, GError **error)
     RcApiKey *key = g_new0 (RcApiKey, 1);
 
     key->id = sqlite3_column_int64 (statement, 0);
-    key->name = column_dup_text (statement, 1);
-    key->prefix = column_dup_text (statement, 2);
-    key->created_at = column_time (statement, 3);
-    key->revoked_at = column_time (statement, 4);
-    key->last_used_at = column_time (statement, 5);
+    key->name = rc_store_column_dup_text (statement, 1);
+    key->prefix = rc_store_column_dup_text (statement, 2);
+    key->created_at = rc_store_column_time (statement, 3);
+    key->revoked_at = rc_store_column_time (statement, 4);
+    key->last_used_at = rc_store_column_time (statement, 5);
     g_ptr_array_add (keys, key);
   }
   if (rc != SQLITE_DONE) {
-    set_sqlite_error (self, error, "listing keys");
+    rc_store_set_sqlite_error (self, error, "listing keys");
     return NULL;
   }
   return g_steal_pointer (&keys);
@@ -1325,27 +1409,27 @@ rc_store_get_idempotent (RcStore *self,
   g_return_val_if_fail (idempotency_key != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  statement = prepare (self,
-                       "SELECT request_digest, status, body FROM idempotency "
-                       "WHERE key_id = ?1 AND idempotency_key = ?2",
-                       "reading an idempotent response", error);
+  statement = rc_store_prepare (self,
+                                "SELECT request_digest, status, body FROM idempotency "
+                                "WHERE key_id = ?1 AND idempotency_key = ?2",
+                                "reading an idempotent response", error);
   if (statement == NULL)
     return FALSE;
   sqlite3_bind_int64 (statement, 1, key_id);
-  bind_text (statement, 2, idempotency_key);
+  rc_store_bind_text (statement, 2, idempotency_key);
   rc = sqlite3_step (statement);
   if (rc == SQLITE_DONE)
     return FALSE;
   if (rc != SQLITE_ROW) {
-    set_sqlite_error (self, error, "reading an idempotent response");
+    rc_store_set_sqlite_error (self, error, "reading an idempotent response");
     return FALSE;
   }
   if (out_request_digest != NULL)
-    *out_request_digest = column_dup_text (statement, 0);
+    *out_request_digest = rc_store_column_dup_text (statement, 0);
   if (out_status != NULL)
     *out_status = (guint)sqlite3_column_int (statement, 1);
   if (out_body != NULL)
-    *out_body = column_dup_text (statement, 2);
+    *out_body = rc_store_column_dup_text (statement, 2);
   return TRUE;
 }
 
@@ -1368,22 +1452,23 @@ rc_store_put_idempotent (RcStore *self,
   g_return_val_if_fail (body != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  statement = prepare (self,
-                       "INSERT INTO idempotency (key_id, idempotency_key, request_digest, status, "
-                       "body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-                       "ON CONFLICT (key_id, idempotency_key) DO UPDATE SET "
-                       "request_digest = excluded.request_digest, status = excluded.status, "
-                       "body = excluded.body, created_at = excluded.created_at",
-                       "storing an idempotent response", error);
+  statement = rc_store_prepare (
+      self,
+      "INSERT INTO idempotency (key_id, idempotency_key, request_digest, status, "
+      "body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+      "ON CONFLICT (key_id, idempotency_key) DO UPDATE SET "
+      "request_digest = excluded.request_digest, status = excluded.status, "
+      "body = excluded.body, created_at = excluded.created_at",
+      "storing an idempotent response", error);
   if (statement == NULL)
     return FALSE;
   sqlite3_bind_int64 (statement, 1, key_id);
-  bind_text (statement, 2, idempotency_key);
-  bind_text (statement, 3, request_digest);
+  rc_store_bind_text (statement, 2, idempotency_key);
+  rc_store_bind_text (statement, 3, request_digest);
   sqlite3_bind_int (statement, 4, (int)status);
-  bind_text (statement, 5, body);
+  rc_store_bind_text (statement, 5, body);
   sqlite3_bind_int64 (statement, 6, g_get_real_time ());
-  return step_done (self, statement, "storing an idempotent response", error);
+  return rc_store_step_done (self, statement, "storing an idempotent response", error);
 }
 
 gboolean
@@ -1394,10 +1479,10 @@ rc_store_expire_idempotent (RcStore *self, gint64 before, GError **error)
   g_return_val_if_fail (RC_IS_STORE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  statement = prepare (self, "DELETE FROM idempotency WHERE created_at < ?1",
-                       "expiring idempotent responses", error);
+  statement = rc_store_prepare (self, "DELETE FROM idempotency WHERE created_at < ?1",
+                                "expiring idempotent responses", error);
   if (statement == NULL)
     return FALSE;
   sqlite3_bind_int64 (statement, 1, before);
-  return step_done (self, statement, "expiring idempotent responses", error);
+  return rc_store_step_done (self, statement, "expiring idempotent responses", error);
 }

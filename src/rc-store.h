@@ -20,8 +20,10 @@ G_BEGIN_DECLS
 #define RC_TYPE_STORE (rc_store_get_type ())
 G_DECLARE_FINAL_TYPE (RcStore, rc_store, RC, STORE, GObject)
 
+/* Signal "events-committed" (): a commit made appended events and their outbox rows durable. */
+
 /* The schema version this build migrates to. */
-#define RC_STORE_SCHEMA_VERSION 1
+#define RC_STORE_SCHEMA_VERSION 2
 
 /* Opens (creating the file if absent) and migrates. A database from a newer build, or one that
  * cannot be opened or migrated, is an error and is left untouched (never deleted). */
@@ -40,7 +42,8 @@ void rc_store_rollback (RcStore *self);
 gboolean rc_store_save_call (RcStore *self, const RcCall *call, GError **error);
 
 /* Appends the call's next event: sequence = call->last_sequence + 1 (and call->last_sequence is
- * updated, in memory and in the calls row). @type is e.g. "call.ringing"; @data is the JSON text
+ * updated, in memory and in the calls row), and one pending delivery (the outbox) for each
+ * enabled webhook subscribed to @type. @type is e.g. "call.ringing"; @data is the JSON text
  * of the call object at that moment. Returns the event id ("evt_" + 26 random base32 chars) in
  * @out_event_id if non-NULL. Meant to run inside the same transaction as rc_store_save_call (). */
 gboolean rc_store_append_event (RcStore *self,
@@ -133,5 +136,111 @@ gboolean rc_store_put_idempotent (RcStore *self,
                                   GError **error);
 /* Deletes entries created before @before (µs). */
 gboolean rc_store_expire_idempotent (RcStore *self, gint64 before, GError **error);
+
+/* --- webhooks and the outbox (SPEC §6) ------------------------------------------------------- */
+
+typedef struct {
+  gint64 id;        /* row id */
+  char *webhook_id; /* "wh_…" */
+  char *url;
+  char **events;     /* event types, or { "call.*" } */
+  char *description; /* nullable */
+  char *secret;      /* "whsec_" + base64 of 32 random bytes */
+  gboolean enabled;
+  char *disabled_reason; /* nullable: why the daemon or a user disabled it */
+  gint64 created_at;
+  gint64 updated_at;
+  gint64 failing_since; /* start of the current run of failed attempts; 0: healthy */
+} RcWebhook;
+void rc_webhook_free (RcWebhook *webhook);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcWebhook, rc_webhook_free)
+gboolean rc_webhook_wants (const RcWebhook *webhook, const char *type);
+
+/* New webhook with a generated id and secret. */
+RcWebhook *rc_store_create_webhook (RcStore *self,
+                                    const char *url,
+                                    const char *const *events,
+                                    const char *description,
+                                    GError **error);
+RcWebhook *rc_store_get_webhook (RcStore *self, const char *webhook_id, GError **error);
+GPtrArray *rc_store_list_webhooks (RcStore *self, GError **error); /* RcWebhook, oldest first */
+/* Writes url, events, description, enabled, disabled_reason, failing_since, updated_at. */
+gboolean rc_store_update_webhook (RcStore *self, const RcWebhook *webhook, GError **error);
+/* Deletes the webhook with its deliveries and attempts. NOT_FOUND if unknown. */
+gboolean rc_store_delete_webhook (RcStore *self, const char *webhook_id, GError **error);
+
+typedef enum {
+  RC_DELIVERY_PENDING,
+  RC_DELIVERY_DELIVERED,
+  RC_DELIVERY_FAILED,
+} RcDeliveryStatus;
+const char *rc_delivery_status_to_string (RcDeliveryStatus status);
+gboolean rc_delivery_status_from_string (const char *text, RcDeliveryStatus *out);
+
+typedef struct {
+  gint64 attempted_at;
+  guint http_status; /* 0: no HTTP answer */
+  char *error;       /* nullable: error class ("timeout", "connection", "redirect", …) */
+  gint64 duration_us;
+} RcAttempt;
+void rc_attempt_free (RcAttempt *attempt);
+
+typedef struct {
+  gint64 id;         /* row id */
+  char *delivery_id; /* "dlv_…" */
+  gint64 webhook_row;
+  char *webhook_id;
+  char *event_id;
+  char *event_type;
+  char *call_id;  /* nullable (webhook.test) */
+  guint sequence; /* 0 for webhook.test */
+  RcDeliveryStatus status;
+  guint attempts; /* attempts in the current series (reset by a redelivery) */
+  gint64 next_attempt_at;
+  gint64 created_at;
+  gint64 updated_at;
+  guint last_http_status;
+  char *last_error;
+} RcDelivery;
+void rc_delivery_free (RcDelivery *delivery);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcDelivery, rc_delivery_free)
+
+/* Pending deliveries due at @now, of enabled webhooks, each the lowest pending sequence of its
+ * (webhook, call), oldest due first, at most @limit (RcDelivery). */
+GPtrArray *rc_store_list_due_deliveries (RcStore *self, gint64 now, guint limit, GError **error);
+/* Earliest next_attempt_at of a pending delivery of an enabled webhook; 0 if none. */
+gint64 rc_store_next_delivery_time (RcStore *self, GError **error);
+/* The event a delivery carries (for webhook.test, made from the delivery itself). */
+RcEvent *rc_store_get_delivery_event (RcStore *self, const RcDelivery *delivery, GError **error);
+/* One transaction: the attempt row and the delivery's new status, attempts, next_attempt_at,
+ * last_http_status, last_error, updated_at. */
+gboolean rc_store_record_attempt (RcStore *self,
+                                  const RcDelivery *delivery,
+                                  const RcAttempt *attempt,
+                                  GError **error);
+RcDelivery *rc_store_get_delivery (RcStore *self,
+                                   const char *webhook_id,
+                                   const char *delivery_id,
+                                   GError **error);
+/* Newest first; with @has_status only that status (RcDelivery). */
+GPtrArray *rc_store_list_deliveries (RcStore *self,
+                                     const char *webhook_id,
+                                     gboolean has_status,
+                                     RcDeliveryStatus status,
+                                     guint page,
+                                     guint per_page,
+                                     guint *out_total,
+                                     GError **error);
+GPtrArray *
+rc_store_list_attempts (RcStore *self, gint64 delivery_row, GError **error); /* RcAttempt */
+/* Back to pending for a new series of attempts, due now; the attempt log is kept. */
+RcDelivery *rc_store_redeliver (
+    RcStore *self, const char *webhook_id, const char *delivery_id, gint64 now, GError **error);
+/* A webhook.test delivery for one webhook, due now. */
+RcDelivery *
+rc_store_add_test_delivery (RcStore *self, const char *webhook_id, gint64 now, GError **error);
+/* Deliveries by status (indexed by RcDeliveryStatus). */
+gboolean rc_store_count_deliveries (RcStore *self, guint64 out_counts[3], GError **error);
+guint64 rc_store_count_events (RcStore *self, GError **error);
 
 G_END_DECLS

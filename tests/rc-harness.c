@@ -352,17 +352,21 @@ rc_harness_start_bus (RcHarness *self)
   g_dbus_connection_set_exit_on_close (self->connection, FALSE);
 }
 
+/* Asks the bus itself: the object manager's cached owner may still name a killed instance. */
 static gboolean
-manager_has_owner (gpointer user_data)
+modemmanager_has_owner (gpointer user_data)
 {
   RcHarness *self = user_data;
-  g_autofree char *owner = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  gboolean has_owner = FALSE;
 
-  if (self->manager == NULL)
-    return FALSE;
-  owner
-      = g_dbus_object_manager_client_get_name_owner (G_DBUS_OBJECT_MANAGER_CLIENT (self->manager));
-  return owner != NULL;
+  reply = g_dbus_connection_call_sync (
+      self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+      "NameHasOwner", g_variant_new ("(s)", MM_DBUS_SERVICE), G_VARIANT_TYPE ("(b)"),
+      G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+  if (reply != NULL)
+    g_variant_get (reply, "(b)", &has_owner);
+  return has_owner;
 }
 
 void
@@ -397,7 +401,7 @@ rc_harness_start_modemmanager (RcHarness *self)
         self->connection, G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_DO_NOT_AUTO_START, NULL, &error);
     g_assert_no_error (error);
   }
-  g_assert_true (rc_harness_wait_for (manager_has_owner, self, RC_HARNESS_TIMEOUT));
+  g_assert_true (rc_harness_wait_for (modemmanager_has_owner, self, RC_HARNESS_TIMEOUT));
 }
 
 void

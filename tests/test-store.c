@@ -247,7 +247,7 @@ test_newer_version (Fixture *fixture, gconstpointer user_data)
   db = open_raw (fixture->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   g_assert_cmpint (sqlite3_exec (db,
                                  "CREATE TABLE future (x); INSERT INTO future VALUES (1); "
-                                 "PRAGMA user_version = 2",
+                                 "PRAGMA user_version = 99",
                                  NULL, NULL, NULL),
                    ==, SQLITE_OK);
   sqlite3_close (db);
@@ -256,7 +256,7 @@ test_newer_version (Fixture *fixture, gconstpointer user_data)
   store = rc_store_new (fixture->path, &error);
   g_assert_null (store);
   g_assert_error (error, RC_ERROR, RC_ERROR_STORE);
-  expected = g_strdup_printf ("database schema version 2 is newer than this build supports (%d)",
+  expected = g_strdup_printf ("database schema version 99 is newer than this build supports (%d)",
                               RC_STORE_SCHEMA_VERSION);
   g_assert_true (g_str_has_suffix (error->message, expected));
 
@@ -1128,6 +1128,188 @@ test_idempotency (Fixture *fixture, gconstpointer user_data)
   g_assert_no_error (error);
 }
 
+/* --- webhooks and the outbox (schema 2) ------------------------------------------------------ */
+
+/* A database at schema 1 (what 0.1.0 before webhooks wrote) migrates to 2 and keeps its calls. */
+static void
+test_migrate_from_1 (Fixture *fixture, gconstpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcStore) store = open_store (fixture->path);
+  g_autoptr (RcCall) call = make_call ("c-migrate", 1000);
+  g_autoptr (RcCall) back = NULL;
+  sqlite3 *db;
+
+  g_assert_true (rc_store_save_call (store, call, &error));
+  g_clear_object (&store);
+  db = open_raw (fixture->path, SQLITE_OPEN_READWRITE);
+  g_assert_cmpint (sqlite3_exec (db,
+                                 "DROP TABLE attempts; DROP TABLE deliveries; DROP TABLE webhooks; "
+                                 "PRAGMA user_version = 1",
+                                 NULL, NULL, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  store = open_store (fixture->path);
+  g_assert_cmpint (rc_store_get_schema_version (store), ==, RC_STORE_SCHEMA_VERSION);
+  back = rc_store_get_call (store, "c-migrate", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (back->call_id, ==, "c-migrate");
+  g_assert_nonnull (rc_store_list_webhooks (store, &error));
+}
+
+static RcWebhook *
+add_webhook (RcStore *store, const char *url, const char *const *events)
+{
+  g_autoptr (GError) error = NULL;
+  RcWebhook *webhook = rc_store_create_webhook (store, url, events, "test", &error);
+
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (webhook->webhook_id, "wh_"));
+  g_assert_true (g_str_has_prefix (webhook->secret, "whsec_"));
+  g_assert_true (webhook->enabled);
+  return webhook;
+}
+
+static void
+append (RcStore *store, RcCall *call, const char *type)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (rc_store_append_event (store, call, type, "{}", 2000, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static guint
+count_due (RcStore *store, const char *webhook_id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) due = rc_store_list_due_deliveries (store, G_MAXINT64, 1000, &error);
+  guint count = 0;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < due->len; i++)
+    count += g_str_equal (((RcDelivery *)g_ptr_array_index (due, i))->webhook_id, webhook_id);
+  return count;
+}
+
+static void
+test_outbox (Fixture *fixture, gconstpointer user_data)
+{
+  const char *const all[] = { "call.*", NULL };
+  const char *const missed_only[] = { "call.missed", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcStore) store = open_store (fixture->path);
+  g_autoptr (RcWebhook) every = add_webhook (store, "http://127.0.0.1:1/a", all);
+  g_autoptr (RcWebhook) missed = add_webhook (store, "http://127.0.0.1:1/b", missed_only);
+  g_autoptr (RcWebhook) off = add_webhook (store, "http://127.0.0.1:1/c", all);
+  g_autoptr (RcCall) call = make_call ("c-outbox", 1000);
+  g_autoptr (GPtrArray) due = NULL;
+  guint64 counts[3];
+
+  off->enabled = FALSE;
+  g_assert_true (rc_store_update_webhook (store, off, &error));
+  g_assert_true (rc_store_save_call (store, call, &error));
+  append (store, call, "call.initiating");
+  append (store, call, "call.ringing");
+  append (store, call, "call.missed");
+
+  g_assert_true (rc_store_count_deliveries (store, counts, &error));
+  g_assert_cmpuint (counts[RC_DELIVERY_PENDING], ==, 4); /* 3 for "every", 1 for "missed" */
+  /* In order per (webhook, call): only the lowest pending sequence is due. */
+  due = rc_store_list_due_deliveries (store, G_MAXINT64, 100, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (due->len, ==, 2);
+  for (guint i = 0; i < due->len; i++) {
+    RcDelivery *delivery = g_ptr_array_index (due, i);
+
+    if (g_str_equal (delivery->webhook_id, every->webhook_id))
+      g_assert_cmpuint (delivery->sequence, ==, 1);
+    else
+      g_assert_cmpstr (delivery->event_type, ==, "call.missed");
+  }
+  g_assert_cmpuint (count_due (store, off->webhook_id), ==, 0);
+
+  /* Delivering sequence 1 makes sequence 2 due. */
+  for (guint i = 0; i < due->len; i++) {
+    RcDelivery *delivery = g_ptr_array_index (due, i);
+    RcAttempt attempt = { 3000, 200, NULL, 1500 };
+    g_autoptr (RcEvent) event = rc_store_get_delivery_event (store, delivery, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (event->event_id, ==, delivery->event_id);
+    delivery->status = RC_DELIVERY_DELIVERED;
+    delivery->attempts = 1;
+    delivery->updated_at = 3000;
+    g_assert_true (rc_store_record_attempt (store, delivery, &attempt, &error));
+  }
+  g_clear_pointer (&due, g_ptr_array_unref);
+  due = rc_store_list_due_deliveries (store, G_MAXINT64, 100, &error);
+  g_assert_cmpuint (due->len, ==, 1);
+  g_assert_cmpuint (((RcDelivery *)g_ptr_array_index (due, 0))->sequence, ==, 2);
+  {
+    RcDelivery *first = NULL;
+    g_autoptr (GPtrArray) listed = NULL;
+    g_autoptr (GPtrArray) attempts = NULL;
+    g_autoptr (RcDelivery) again = NULL;
+    guint total = 0;
+
+    listed = rc_store_list_deliveries (store, every->webhook_id, TRUE, RC_DELIVERY_DELIVERED, 1, 20,
+                                       &total, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (total, ==, 1);
+    first = g_ptr_array_index (listed, 0);
+    attempts = rc_store_list_attempts (store, first->id, &error);
+    g_assert_cmpuint (attempts->len, ==, 1);
+    g_assert_cmpuint (((RcAttempt *)g_ptr_array_index (attempts, 0))->http_status, ==, 200);
+
+    /* Redelivery: pending again, due now, same event id; the log is kept. */
+    again = rc_store_redeliver (store, every->webhook_id, first->delivery_id, 5000, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (again->status, ==, RC_DELIVERY_PENDING);
+    g_assert_cmpuint (again->attempts, ==, 0);
+    g_assert_cmpstr (again->event_id, ==, first->event_id);
+  }
+
+  /* A rolled-back event leaves no delivery behind. */
+  g_assert_true (rc_store_begin (store, &error));
+  append (store, call, "call.failed");
+  rc_store_rollback (store);
+  g_assert_true (rc_store_count_deliveries (store, counts, &error));
+  g_assert_cmpuint (counts[RC_DELIVERY_PENDING] + counts[RC_DELIVERY_DELIVERED], ==, 4);
+
+  /* Deleting a webhook takes its deliveries with it. */
+  g_assert_true (rc_store_delete_webhook (store, every->webhook_id, &error));
+  g_assert_false (rc_store_delete_webhook (store, every->webhook_id, &error));
+  g_assert_error (error, RC_ERROR, RC_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_true (rc_store_count_deliveries (store, counts, &error));
+  g_assert_cmpuint (counts[RC_DELIVERY_PENDING] + counts[RC_DELIVERY_DELIVERED], ==, 1);
+}
+
+static void
+test_test_delivery (Fixture *fixture, gconstpointer user_data)
+{
+  const char *const all[] = { "call.*", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcStore) store = open_store (fixture->path);
+  g_autoptr (RcWebhook) webhook = add_webhook (store, "https://example.com/hook", all);
+  g_autoptr (RcDelivery) delivery
+      = rc_store_add_test_delivery (store, webhook->webhook_id, 7000, &error);
+  g_autoptr (RcEvent) event = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (delivery->event_type, ==, "webhook.test");
+  g_assert_null (delivery->call_id);
+  event = rc_store_get_delivery_event (store, delivery, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (event->type, ==, "webhook.test");
+  g_assert_nonnull (strstr (event->data, webhook->webhook_id));
+  g_assert_cmpuint (count_due (store, webhook->webhook_id), ==, 1);
+  g_assert_null (rc_store_add_test_delivery (store, "wh_nope", 7000, &error));
+  g_assert_error (error, RC_ERROR, RC_ERROR_NOT_FOUND);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1155,6 +1337,9 @@ main (int argc, char *argv[])
   ADD ("keys", test_keys);
   ADD ("key-not-stored", test_key_not_stored);
   ADD ("idempotency", test_idempotency);
+  ADD ("migrate-from-1", test_migrate_from_1);
+  ADD ("outbox", test_outbox);
+  ADD ("test-delivery", test_test_delivery);
 #undef ADD
 
   return g_test_run ();

@@ -1,0 +1,612 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Copyright (C) 2026 reachcelld developers
+ */
+
+#define G_LOG_DOMAIN "rc-relay"
+
+#include "config.h"
+
+#include "rc-relay.h"
+
+#include "rc-error.h"
+#include "rc-json.h"
+
+#include <libsoup/soup.h>
+#include <stdlib.h>
+#include <string.h>
+
+/**
+ * RcRelay: the outbox → webhooks.
+ *
+ * Reads due deliveries from the store (only committed rows exist there), sends each as one
+ * signed POST on one SoupSession, and records the outcome of every attempt in one transaction.
+ * Per endpoint a call's events go in sequence order (the store only returns the lowest pending
+ * sequence of each call); other calls and endpoints go in parallel, at most max-connections at
+ * once per endpoint. Each attempt has a total deadline that a receiver dripping bytes cannot
+ * stretch, and reads at most RC_RELAY_MAX_RESPONSE bytes of the answer. Nothing here blocks the
+ * main loop: store writes are small and local, the network is asynchronous.
+ */
+
+#define RC_RELAY_MAX_IN_FLIGHT 64
+#define RC_RELAY_MAX_RESPONSE (64 * 1024)
+#define RC_RELAY_READ_CHUNK 8192
+#define RC_RELAY_IDLE_RECHECK 30 /* seconds: also notices webhooks added by reachcellctl */
+#define RC_RELAY_MAX_RETRY_AFTER (24 * 3600)
+#define RC_RELAY_JITTER 0.1 /* ± 10 % on every retry delay */
+
+static const char *const result_names[] = {
+  [RC_RELAY_RESULT_DELIVERED] = "delivered",
+  [RC_RELAY_RESULT_RETRY] = "retry",
+  [RC_RELAY_RESULT_FAILED] = "failed",
+  [RC_RELAY_RESULT_GONE] = "gone",
+};
+
+const char *
+rc_relay_result_to_string (RcRelayResult result)
+{
+  return result_names[result];
+}
+
+struct _RcRelay {
+  GObject parent_instance;
+
+  RcStore *store;
+  const RcConfig *config; /* unowned */
+  SoupSession *session;
+  GCancellable *cancellable;
+  GHashTable *in_flight;   /* delivery row id (gint64 *) → Attempt */
+  GHashTable *per_webhook; /* webhook row id (gint64 *) → count of attempts in flight */
+  guint wake_id;
+  gint64 wake_at;
+  gboolean stopped;
+  RcRelayStats stats;
+};
+
+G_DEFINE_TYPE (RcRelay, rc_relay, G_TYPE_OBJECT)
+
+typedef struct {
+  RcRelay *self; /* a reference: a cancelled attempt still completes on the loop */
+  RcDelivery *delivery;
+  RcWebhook *webhook;
+  SoupMessage *msg;
+  GInputStream *stream;
+  GCancellable *cancellable;
+  guint deadline_id;
+  gboolean timed_out;
+  gint64 started_at;   /* monotonic */
+  gint64 started_wall; /* real time */
+  gsize received;
+} Attempt;
+
+static void schedule_scan (RcRelay *self, gint64 at);
+
+static void
+attempt_free (Attempt *attempt)
+{
+  g_clear_handle_id (&attempt->deadline_id, g_source_remove);
+  g_clear_object (&attempt->stream);
+  g_clear_object (&attempt->msg);
+  g_clear_object (&attempt->cancellable);
+  g_clear_pointer (&attempt->webhook, rc_webhook_free);
+  g_clear_pointer (&attempt->delivery, rc_delivery_free);
+  g_clear_object (&attempt->self);
+  g_free (attempt);
+}
+
+/* --- signing ------------------------------------------------------------------------------- */
+
+char *
+rc_relay_sign (const char *secret, const char *id, gint64 timestamp, const char *body)
+{
+  g_autoptr (GHmac) hmac = NULL;
+  g_autofree guint8 *key = NULL;
+  g_autofree char *signed_content = NULL;
+  g_autofree char *encoded = NULL;
+  guint8 digest[32];
+  gsize key_length = 0;
+  gsize digest_length = sizeof digest;
+
+  if (secret == NULL || !g_str_has_prefix (secret, "whsec_"))
+    return NULL;
+  key = g_base64_decode (secret + strlen ("whsec_"), &key_length);
+  if (key == NULL || key_length == 0)
+    return NULL;
+  hmac = g_hmac_new (G_CHECKSUM_SHA256, key, key_length);
+  signed_content = g_strdup_printf ("%s.%" G_GINT64_FORMAT ".%s", id, timestamp, body);
+  g_hmac_update (hmac, (const guchar *)signed_content, -1);
+  g_hmac_get_digest (hmac, digest, &digest_length);
+  encoded = g_base64_encode (digest, digest_length);
+  return g_strconcat ("v1,", encoded, NULL);
+}
+
+char *
+rc_relay_build_payload (const RcEvent *event)
+{
+  g_autofree char *created_at = rc_json_format_time (event->created_at);
+
+  /* data is stored JSON text: embedded as is, so every attempt sends the same bytes. */
+  if (event->call_id == NULL)
+    return g_strdup_printf ("{\"id\":\"%s\",\"type\":\"%s\",\"created_at\":\"%s\",\"data\":%s}",
+                            event->event_id, event->type, created_at, event->data);
+  return g_strdup_printf ("{\"id\":\"%s\",\"type\":\"%s\",\"created_at\":\"%s\",\"sequence\":%u,"
+                          "\"data\":%s}",
+                          event->event_id, event->type, created_at, event->sequence, event->data);
+}
+
+/* --- outcome ------------------------------------------------------------------------------- */
+
+static guint
+webhook_count (RcRelay *self, gint64 webhook_row)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (self->per_webhook, &webhook_row));
+}
+
+static void
+webhook_count_add (RcRelay *self, gint64 webhook_row, int delta)
+{
+  guint count = webhook_count (self, webhook_row) + delta;
+
+  if (count == 0) {
+    g_hash_table_remove (self->per_webhook, &webhook_row);
+  } else {
+    gint64 *key = g_new (gint64, 1);
+
+    *key = webhook_row;
+    g_hash_table_replace (self->per_webhook, key, GUINT_TO_POINTER (count));
+  }
+}
+
+/* Retry-After in seconds or as an HTTP date; 0 when absent or unusable. */
+static gint64
+retry_after_seconds (SoupMessage *msg)
+{
+  const char *value
+      = soup_message_headers_get_one (soup_message_get_response_headers (msg), "Retry-After");
+  guint64 seconds;
+
+  if (value == NULL)
+    return 0;
+  if (g_ascii_string_to_unsigned (value, 10, 0, G_MAXINT32, &seconds, NULL))
+    return (gint64)seconds;
+  {
+    g_autoptr (GDateTime) date = soup_date_time_new_from_http_string (value);
+
+    if (date != NULL)
+      return MAX (0, g_date_time_to_unix (date) - g_get_real_time () / G_USEC_PER_SEC);
+  }
+  return 0;
+}
+
+static gint64
+jittered (guint seconds)
+{
+  double factor = 1.0 + g_random_double_range (-RC_RELAY_JITTER, RC_RELAY_JITTER);
+
+  return (gint64)(seconds * factor * G_USEC_PER_SEC);
+}
+
+/* Records one attempt: @status is the HTTP status (0 if none), @error_class why it failed. */
+static void
+finish_attempt (Attempt *attempt, guint status, const char *error_class)
+{
+  RcRelay *self = attempt->self;
+  RcDelivery *delivery = attempt->delivery;
+  RcWebhook *webhook = attempt->webhook;
+  GArray *schedule = self->config->retry_schedule;
+  g_autoptr (GError) error = NULL;
+  gint64 now = g_get_real_time ();
+  gint64 duration = g_get_monotonic_time () - attempt->started_at;
+  gboolean webhook_changed = FALSE;
+  RcRelayResult result;
+  RcAttempt log = { attempt->started_wall, status, (char *)error_class, duration };
+
+  delivery->attempts++;
+  delivery->updated_at = now;
+  delivery->last_http_status = status;
+  g_free (delivery->last_error);
+  delivery->last_error = g_strdup (error_class);
+
+  if (status >= 200 && status < 300) {
+    result = RC_RELAY_RESULT_DELIVERED;
+    delivery->status = RC_DELIVERY_DELIVERED;
+    if (webhook->failing_since != 0) {
+      webhook->failing_since = 0;
+      webhook_changed = TRUE;
+    }
+  } else if (status == SOUP_STATUS_GONE) {
+    result = RC_RELAY_RESULT_GONE;
+    delivery->status = RC_DELIVERY_FAILED;
+    webhook->enabled = FALSE;
+    g_free (webhook->disabled_reason);
+    webhook->disabled_reason = g_strdup ("the endpoint answered 410 Gone");
+    webhook_changed = TRUE;
+  } else {
+    gint64 delay = -1;
+
+    if ((status == 429 || status == 503) && retry_after_seconds (attempt->msg) > 0)
+      delay = MIN (retry_after_seconds (attempt->msg), RC_RELAY_MAX_RETRY_AFTER) * G_USEC_PER_SEC;
+    if (delivery->attempts >= schedule->len)
+      delay = -1;
+    else if (delay < 0)
+      delay = jittered (g_array_index (schedule, guint, delivery->attempts));
+    result = delay >= 0 ? RC_RELAY_RESULT_RETRY : RC_RELAY_RESULT_FAILED;
+    delivery->status = delay >= 0 ? RC_DELIVERY_PENDING : RC_DELIVERY_FAILED;
+    delivery->next_attempt_at = delay >= 0 ? now + delay : delivery->next_attempt_at;
+    if (webhook->failing_since == 0) {
+      webhook->failing_since = now;
+      webhook_changed = TRUE;
+    } else if (now - webhook->failing_since >= (gint64)self->config->disable_after * G_USEC_PER_SEC
+               && webhook->enabled) {
+      g_autofree char *since = rc_json_format_time (webhook->failing_since);
+
+      webhook->enabled = FALSE;
+      g_free (webhook->disabled_reason);
+      webhook->disabled_reason = g_strdup_printf ("every attempt failed since %s", since);
+      webhook_changed = TRUE;
+    }
+  }
+  if (webhook_changed)
+    webhook->updated_at = now;
+  if (!webhook->enabled && webhook_changed)
+    g_warning ("webhook %s disabled: %s", webhook->webhook_id, webhook->disabled_reason);
+
+  g_debug ("delivery %s (%s) to webhook %s: attempt %u: %u %s → %s", delivery->delivery_id,
+           delivery->event_type, webhook->webhook_id, delivery->attempts, status,
+           error_class ? error_class : "", rc_relay_result_to_string (result));
+  if (!rc_store_begin (self->store, &error)
+      || !rc_store_record_attempt (self->store, delivery, &log, &error)
+      || (webhook_changed && !rc_store_update_webhook (self->store, webhook, &error)
+          && !g_error_matches (error, RC_ERROR, RC_ERROR_NOT_FOUND))
+      || !rc_store_commit (self->store, &error)) {
+    rc_store_rollback (self->store);
+    /* Stays pending in the store: it is sent again, with the same webhook-id. */
+    g_warning ("delivery %s: cannot record the attempt: %s", delivery->delivery_id,
+               error ? error->message : "unknown error");
+  }
+
+  self->stats.attempts_by_result[result]++;
+  rc_histogram_observe (&self->stats.latency, duration / (double)G_USEC_PER_SEC);
+  webhook_count_add (self, delivery->webhook_row, -1);
+  g_object_ref (self);
+  g_hash_table_remove (self->in_flight, &delivery->id); /* frees attempt */
+  self->stats.in_flight = g_hash_table_size (self->in_flight);
+  schedule_scan (self, 0);
+  g_object_unref (self);
+}
+
+static const char *
+classify_error (Attempt *attempt, const GError *error)
+{
+  if (attempt->timed_out)
+    return "timeout";
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+    return "connection_refused";
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return "timeout";
+  if (error->domain == G_RESOLVER_ERROR)
+    return "dns";
+  if (error->domain == G_TLS_ERROR)
+    return "tls";
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED)
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE)
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
+    return "connection_reset";
+  return "network";
+}
+
+static gboolean
+attempt_abandoned (Attempt *attempt, const GError *error)
+{
+  /* Cancelled by shutdown (not by our deadline): leave the delivery pending. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !attempt->timed_out) {
+    RcRelay *self = g_object_ref (attempt->self);
+
+    webhook_count_add (self, attempt->delivery->webhook_row, -1);
+    g_hash_table_remove (self->in_flight, &attempt->delivery->id);
+    g_object_unref (self);
+    return TRUE;
+  }
+  return FALSE;
+}
+
+static void
+finish_with_response (Attempt *attempt)
+{
+  guint status = soup_message_get_status (attempt->msg);
+
+  if (SOUP_STATUS_IS_REDIRECTION (status))
+    finish_attempt (attempt, status, "redirect");
+  else if (status >= 200 && status < 300)
+    finish_attempt (attempt, status, NULL);
+  else
+    finish_attempt (attempt, status, "http_status");
+}
+
+static void
+on_body_read (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Attempt *attempt = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes
+      = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+
+  if (bytes == NULL) {
+    if (!attempt_abandoned (attempt, error))
+      finish_attempt (attempt, soup_message_get_status (attempt->msg),
+                      classify_error (attempt, error));
+    return;
+  }
+  attempt->received += g_bytes_get_size (bytes);
+  /* The answer's body is not needed: read a little so the connection can be reused, and stop
+   * there (closing the stream drops an overlong or endless answer). */
+  if (g_bytes_get_size (bytes) == 0 || attempt->received >= RC_RELAY_MAX_RESPONSE) {
+    finish_with_response (attempt);
+    return;
+  }
+  g_input_stream_read_bytes_async (attempt->stream, RC_RELAY_READ_CHUNK, G_PRIORITY_DEFAULT,
+                                   attempt->cancellable, on_body_read, attempt);
+}
+
+static void
+on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Attempt *attempt = user_data;
+  g_autoptr (GError) error = NULL;
+
+  attempt->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (attempt->stream == NULL) {
+    if (!attempt_abandoned (attempt, error))
+      finish_attempt (attempt, 0, classify_error (attempt, error));
+    return;
+  }
+  g_input_stream_read_bytes_async (attempt->stream, RC_RELAY_READ_CHUNK, G_PRIORITY_DEFAULT,
+                                   attempt->cancellable, on_body_read, attempt);
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  Attempt *attempt = user_data;
+
+  attempt->deadline_id = 0;
+  attempt->timed_out = TRUE;
+  g_cancellable_cancel (attempt->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_relay_cancelled (GCancellable *relay_cancellable, gpointer user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
+/* Fails a delivery that cannot be sent at all (its event or webhook is gone). */
+static void
+drop_delivery (RcRelay *self, RcDelivery *delivery, const char *why)
+{
+  g_autoptr (GError) error = NULL;
+  RcAttempt log = { g_get_real_time (), 0, (char *)why, 0 };
+
+  delivery->status = RC_DELIVERY_FAILED;
+  delivery->attempts++;
+  delivery->updated_at = log.attempted_at;
+  g_free (delivery->last_error);
+  delivery->last_error = g_strdup (why);
+  g_warning ("delivery %s: %s", delivery->delivery_id, why);
+  if (!rc_store_record_attempt (self->store, delivery, &log, &error))
+    g_warning ("delivery %s: %s", delivery->delivery_id, error->message);
+}
+
+static void
+start_attempt (RcRelay *self, RcDelivery *delivery /* transfer full */)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcEvent) event = NULL;
+  g_autoptr (RcWebhook) webhook = NULL;
+  g_autoptr (GUri) uri = NULL;
+  g_autoptr (GBytes) body = NULL;
+  g_autofree char *payload = NULL;
+  g_autofree char *signature = NULL;
+  g_autofree char *timestamp_text = NULL;
+  SoupMessageHeaders *headers;
+  Attempt *attempt;
+  gint64 *key;
+  gint64 timestamp = g_get_real_time () / G_USEC_PER_SEC;
+
+  webhook = rc_store_get_webhook (self->store, delivery->webhook_id, &error);
+  event = webhook ? rc_store_get_delivery_event (self->store, delivery, &error) : NULL;
+  uri = webhook ? g_uri_parse (webhook->url, SOUP_HTTP_URI_FLAGS, NULL) : NULL;
+  payload = event ? rc_relay_build_payload (event) : NULL;
+  signature = payload ? rc_relay_sign (webhook->secret, event->event_id, timestamp, payload) : NULL;
+  if (signature == NULL || uri == NULL) {
+    if (error == NULL || !g_error_matches (error, RC_ERROR, RC_ERROR_STORE))
+      drop_delivery (self, delivery,
+                     event == NULL ? "the event no longer exists"
+                                   : "the webhook URL or secret is unusable");
+    else
+      g_warning ("delivery %s: %s", delivery->delivery_id, error->message);
+    rc_delivery_free (delivery);
+    return;
+  }
+
+  attempt = g_new0 (Attempt, 1);
+  attempt->self = g_object_ref (self);
+  attempt->delivery = delivery;
+  attempt->webhook = g_steal_pointer (&webhook);
+  attempt->cancellable = g_cancellable_new ();
+  g_cancellable_connect (self->cancellable, G_CALLBACK (on_relay_cancelled),
+                         g_object_ref (attempt->cancellable), g_object_unref);
+  attempt->msg = soup_message_new_from_uri (SOUP_METHOD_POST, uri);
+  soup_message_add_flags (attempt->msg, SOUP_MESSAGE_NO_REDIRECT);
+  headers = soup_message_get_request_headers (attempt->msg);
+  timestamp_text = g_strdup_printf ("%" G_GINT64_FORMAT, timestamp);
+  soup_message_headers_replace (headers, "webhook-id", event->event_id);
+  soup_message_headers_replace (headers, "webhook-timestamp", timestamp_text);
+  soup_message_headers_replace (headers, "webhook-signature", signature);
+  {
+    gsize length = strlen (payload);
+
+    body = g_bytes_new_take (g_steal_pointer (&payload), length);
+  }
+  soup_message_set_request_body_from_bytes (attempt->msg, "application/json", body);
+  attempt->started_at = g_get_monotonic_time ();
+  attempt->started_wall = g_get_real_time ();
+
+  key = g_new (gint64, 1);
+  *key = delivery->id;
+  g_hash_table_insert (self->in_flight, key, attempt);
+  self->stats.in_flight = g_hash_table_size (self->in_flight);
+  webhook_count_add (self, delivery->webhook_row, +1);
+  attempt->deadline_id
+      = g_timeout_add_seconds (self->config->attempt_timeout, on_deadline, attempt);
+  soup_session_send_async (self->session, attempt->msg, G_PRIORITY_DEFAULT, attempt->cancellable,
+                           on_sent, attempt);
+}
+
+/* --- scheduling ---------------------------------------------------------------------------- */
+
+static gboolean on_wake (gpointer user_data);
+
+static void
+schedule_scan (RcRelay *self, gint64 at)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 when = MAX (at, now);
+
+  if (self->stopped)
+    return;
+  if (self->wake_id != 0 && self->wake_at <= when)
+    return;
+  g_clear_handle_id (&self->wake_id, g_source_remove);
+  self->wake_at = when;
+  self->wake_id = g_timeout_add_full (G_PRIORITY_DEFAULT_IDLE, (guint)((when - now) / 1000),
+                                      on_wake, self, NULL);
+}
+
+static void
+scan (RcRelay *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) due = NULL;
+  guint in_flight = g_hash_table_size (self->in_flight);
+  gint64 now = g_get_real_time ();
+  gint64 next;
+
+  if (in_flight < RC_RELAY_MAX_IN_FLIGHT) {
+    /* Rows in flight are still pending in the store: ask for enough to see past them. */
+    due = rc_store_list_due_deliveries (self->store, now, RC_RELAY_MAX_IN_FLIGHT + in_flight,
+                                        &error);
+    if (due == NULL)
+      g_warning ("cannot read the outbox: %s", error->message);
+    for (guint i = 0; due != NULL && i < due->len; i++) {
+      RcDelivery *delivery = g_ptr_array_index (due, i);
+
+      if (g_hash_table_size (self->in_flight) >= RC_RELAY_MAX_IN_FLIGHT)
+        break;
+      if (g_hash_table_contains (self->in_flight, &delivery->id)
+          || webhook_count (self, delivery->webhook_row) >= self->config->max_connections)
+        continue;
+      start_attempt (self, g_ptr_array_steal_index (due, i--));
+    }
+  }
+
+  /* Wake for the next retry due; completions wake us earlier. */
+  g_clear_error (&error);
+  next = rc_store_next_delivery_time (self->store, &error);
+  if (next > now)
+    schedule_scan (self, g_get_monotonic_time () + (next - now));
+  else
+    schedule_scan (self, g_get_monotonic_time () + RC_RELAY_IDLE_RECHECK * G_USEC_PER_SEC);
+}
+
+static gboolean
+on_wake (gpointer user_data)
+{
+  RcRelay *self = RC_RELAY (user_data);
+
+  self->wake_id = 0;
+  scan (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* --- object -------------------------------------------------------------------------------- */
+
+static void
+rc_relay_dispose (GObject *object)
+{
+  RcRelay *self = RC_RELAY (object);
+
+  rc_relay_stop (self);
+  g_clear_pointer (&self->in_flight, g_hash_table_unref);
+  g_clear_pointer (&self->per_webhook, g_hash_table_unref);
+  g_clear_object (&self->session);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->store);
+
+  G_OBJECT_CLASS (rc_relay_parent_class)->dispose (object);
+}
+
+static void
+rc_relay_class_init (RcRelayClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = rc_relay_dispose;
+}
+
+static void
+rc_relay_init (RcRelay *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->in_flight
+      = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)attempt_free);
+  self->per_webhook = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+}
+
+RcRelay *
+rc_relay_new (RcStore *store, const RcConfig *config)
+{
+  RcRelay *self = g_object_new (RC_TYPE_RELAY, NULL);
+
+  self->store = g_object_ref (store);
+  self->config = config;
+  self->session = soup_session_new_with_options (
+      "user-agent", "reachcelld/" PACKAGE_VERSION, "timeout", config->attempt_timeout,
+      "idle-timeout", 60, "max-conns", 256, "max-conns-per-host", config->max_connections, NULL);
+  schedule_scan (self, 0);
+  return self;
+}
+
+void
+rc_relay_set_config (RcRelay *self, const RcConfig *config)
+{
+  g_return_if_fail (RC_IS_RELAY (self));
+  self->config = config;
+  schedule_scan (self, 0);
+}
+
+void
+rc_relay_kick (RcRelay *self)
+{
+  g_return_if_fail (RC_IS_RELAY (self));
+  schedule_scan (self, 0);
+}
+
+void
+rc_relay_stop (RcRelay *self)
+{
+  g_return_if_fail (RC_IS_RELAY (self));
+
+  self->stopped = TRUE;
+  g_clear_handle_id (&self->wake_id, g_source_remove);
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+}
+
+const RcRelayStats *
+rc_relay_get_stats (RcRelay *self)
+{
+  g_return_val_if_fail (RC_IS_RELAY (self), NULL);
+  return &self->stats;
+}
