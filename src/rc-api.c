@@ -807,8 +807,10 @@ handle_health (RcApi *self, SoupServerMessage *msg)
   g_autoptr (GPtrArray) lines = rc_lines_list (self->config, self->watch);
   g_autoptr (GError) error = NULL;
   guint counts[7];
+  guint64 deliveries[3] = { 0 };
   guint available = 0;
-  gboolean database_ok = rc_store_count_calls (self->store, counts, &error);
+  gboolean database_ok = rc_store_count_calls (self->store, counts, &error)
+                         && rc_store_count_deliveries (self->store, deliveries, &error);
 
   for (guint i = 0; i < lines->len; i++)
     available += g_str_equal (rc_calls_line_state (self->calls, g_ptr_array_index (lines, i)),
@@ -830,7 +832,7 @@ handle_health (RcApi *self, SoupServerMessage *msg)
   json_builder_set_member_name (builder, "database");
   json_builder_add_string_value (builder, database_ok ? "ok" : "error");
   json_builder_set_member_name (builder, "webhook_backlog");
-  json_builder_add_int_value (builder, 0);
+  json_builder_add_int_value (builder, database_ok ? deliveries[RC_DELIVERY_PENDING] : 0);
   json_builder_end_object (builder);
   data = json_builder_get_root (builder);
   if (!database_ok)

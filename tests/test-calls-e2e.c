@@ -307,6 +307,22 @@ sim_ctl (RcHarnessSim *sim, const char *command, const char *argument)
 
 /* --- flows --------------------------------------------------------------------------------- */
 
+static gboolean
+modem_has_no_calls (gpointer user_data)
+{
+  g_autoptr (MMObject) object = rc_harness_sim_find_modem (fx.harness, user_data);
+  g_autoptr (GError) error = NULL;
+  GList *calls;
+  gboolean empty;
+
+  g_assert_nonnull (object);
+  calls = mm_modem_voice_list_calls_sync (mm_object_peek_modem_voice (object), NULL, &error);
+  g_assert_no_error (error);
+  empty = calls == NULL;
+  g_list_free_full (calls, g_object_unref);
+  return empty;
+}
+
 static void
 test_outbound_answered_local_hangup (void)
 {
@@ -336,6 +352,8 @@ test_outbound_answered_local_hangup (void)
   assert_final (hangup, "ended", "local_hangup");
   events = event_types (call_id);
   g_assert_cmpstr (events, ==, "call.initiating call.ringing call.connected call.ended");
+  /* Recorded, so deleted from ModemManager (which keeps terminated calls until then). */
+  g_assert_true (rc_harness_wait_for (modem_has_no_calls, fx.sim0, RC_HARNESS_TIMEOUT));
 
   /* Hanging up again is not valid now. */
   g_clear_pointer (&hangup, reply_free);
