@@ -28,6 +28,10 @@ struct _RcApi {
   GBytes *openapi;
   GHashTable *requests; /* "route\tstatus" → guint64 count, for /metrics */
   GHashTable *latency;  /* route → RcHistogram */
+  GSocketService *service;
+  GList *listening;        /* GSocketAddress actually bound */
+  GHashTable *connections; /* GSocket → Connection (rc-api-listen.c) */
+  guint sweep_id;
 };
 
 /* A request waiting for asynchronous work (soup_server_message_pause ()). */
@@ -60,6 +64,13 @@ rc_api_check_members (SoupServerMessage *msg, JsonObject *object, const char *co
 /* rc-api-webhooks.c */
 void
 rc_api_handle_webhooks (RcApi *self, SoupServerMessage *msg, char **segments, GHashTable *query);
+/* rc-api-listen.c */
+void rc_api_connections_init (RcApi *self);
+void rc_api_connections_dispose (RcApi *self);
+void rc_api_connection_request_started (RcApi *self, SoupServerMessage *msg);
+void rc_api_connection_got_headers (RcApi *self, SoupServerMessage *msg);
+void rc_api_connection_finished (RcApi *self, SoupServerMessage *msg);
+
 /* rc-api-metrics.c */
 void rc_api_handle_metrics (RcApi *self, SoupServerMessage *msg);
 void rc_api_count_request (RcApi *self, const char *route, guint status, double seconds);

@@ -20,14 +20,9 @@
  * test events. Queued deliveries wake the relay at once.
  */
 
-#define RC_API_MAX_DESCRIPTION 256
 #define RC_API_DEFAULT_PER_PAGE 20
 #define RC_API_MAX_PER_PAGE 100
 #define RC_API_MAX_PAGE 1000000
-
-static const char *const event_types[] = { "call.*",         "call.initiating", "call.ringing",
-                                           "call.connected", "call.ended",      "call.missed",
-                                           "call.rejected",  "call.failed",     NULL };
 
 static const char *const create_members[] = { "url", "events", "description", NULL };
 static const char *const patch_members[] = { "url", "events", "description", "enabled", NULL };
@@ -199,7 +194,7 @@ read_events (SoupServerMessage *msg, JsonObject *body, char ***out)
                 ? json_node_get_string (element)
                 : NULL;
 
-      if (type == NULL || !g_strv_contains (event_types, type))
+      if (type == NULL || !g_strv_contains (rc_webhook_event_types, type))
         problem = "unknown event type";
       else if (!g_ptr_array_find_with_equal_func (events, type, g_str_equal, NULL))
         g_ptr_array_add (events, g_strdup (type));
@@ -227,7 +222,7 @@ read_description (SoupServerMessage *msg, JsonObject *body, char **out)
   const char *description = rc_api_get_string_member (body, "description", &wrong_type);
 
   if (wrong_type
-      || (description != NULL && g_utf8_strlen (description, -1) > RC_API_MAX_DESCRIPTION)) {
+      || (description != NULL && g_utf8_strlen (description, -1) > RC_WEBHOOK_DESCRIPTION_MAX)) {
     rc_api_respond_invalid (msg, "description",
                             "description must be a string of at most 256 characters");
     return FALSE;

@@ -980,6 +980,7 @@ on_got_headers (SoupServerMessage *msg, gpointer user_data)
   RcApi *self = RC_API (user_data);
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
 
+  rc_api_connection_got_headers (self, msg);
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
       && soup_message_headers_get_content_length (headers) > (goffset)self->config->max_body_bytes)
     refuse_body (msg);
@@ -1004,6 +1005,7 @@ on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_da
 
   *started = g_get_monotonic_time ();
   g_object_set_data_full (G_OBJECT (msg), "rc-started", started, g_free);
+  rc_api_connection_request_started (RC_API (user_data), msg);
   g_signal_connect_object (msg, "finished", G_CALLBACK (on_finished), user_data, 0);
   g_signal_connect_object (msg, "got-headers", G_CALLBACK (on_got_headers), user_data, 0);
   g_signal_connect_object (msg, "got-chunk", G_CALLBACK (on_got_chunk), user_data, 0);
@@ -1056,6 +1058,7 @@ rc_api_dispose (GObject *object)
 {
   RcApi *self = RC_API (object);
 
+  rc_api_connections_dispose (self);
   if (self->server != NULL)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
@@ -1083,6 +1086,7 @@ rc_api_init (RcApi *self)
 {
   self->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->latency = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  rc_api_connections_init (self);
 }
 
 RcApi *
@@ -1109,70 +1113,4 @@ rc_api_set_config (RcApi *self, const RcConfig *config)
 {
   g_return_if_fail (RC_IS_API (self));
   self->config = config;
-}
-
-static gboolean
-listen_one (RcApi *self, const char *address, GError **error)
-{
-  g_autoptr (GSocketConnectable) connectable = NULL;
-  g_autoptr (GInetAddress) inet = NULL;
-  g_autoptr (GSocketAddress) socket_address = NULL;
-  g_autoptr (GError) local = NULL;
-
-  connectable = g_network_address_parse (address, 0, &local);
-  if (connectable == NULL || strchr (address, ':') == NULL) {
-    g_set_error (error, RC_ERROR, RC_ERROR_INVALID_INPUT,
-                 "listen address %s: expected host:port such as 127.0.0.1:8080 or [::1]:8080",
-                 address);
-    return FALSE;
-  }
-  inet = g_inet_address_new_from_string (
-      g_network_address_get_hostname (G_NETWORK_ADDRESS (connectable)));
-  if (inet == NULL) {
-    g_set_error (error, RC_ERROR, RC_ERROR_INVALID_INPUT,
-                 "listen address %s: use a numeric IP address", address);
-    return FALSE;
-  }
-  socket_address = g_inet_socket_address_new (
-      inet, g_network_address_get_port (G_NETWORK_ADDRESS (connectable)));
-  if (!soup_server_listen (self->server, socket_address, 0, error)) {
-    g_prefix_error (error, "cannot listen on %s: ", address);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-gboolean
-rc_api_listen (RcApi *self, GError **error)
-{
-  g_return_val_if_fail (RC_IS_API (self), FALSE);
-
-  for (guint i = 0; self->config->listen[i] != NULL; i++) {
-    if (!listen_one (self, g_strstrip (self->config->listen[i]), error))
-      return FALSE;
-  }
-  {
-    GSList *uris = soup_server_get_uris (self->server);
-
-    for (GSList *l = uris; l != NULL; l = l->next) {
-      g_autofree char *uri = g_uri_to_string (l->data);
-
-      g_message ("API listening on %s", uri);
-    }
-    g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
-  }
-  return TRUE;
-}
-
-GSList *
-rc_api_get_uris (RcApi *self)
-{
-  return soup_server_get_uris (self->server);
-}
-
-void
-rc_api_disconnect (RcApi *self)
-{
-  g_return_if_fail (RC_IS_API (self));
-  soup_server_disconnect (self->server);
 }

@@ -27,7 +27,10 @@
 static const guint default_retry_schedule[]
     = { 0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400 };
 #define RC_DEFAULT_ATTEMPT_TIMEOUT 15
-#define RC_DEFAULT_MAX_CONNECTIONS 4
+#define RC_DEFAULT_WEBHOOK_CONNECTIONS 4
+#define RC_DEFAULT_API_CONNECTIONS 512
+#define RC_DEFAULT_HEADER_TIMEOUT 10
+#define RC_DEFAULT_IDLE_TIMEOUT 60
 #define RC_DEFAULT_DISABLE_AFTER (5 * 24 * 3600)
 #define RC_MAX_RETRY_DELAY (7 * 24 * 3600)
 #define RC_MAX_RETRY_STEPS 50
@@ -64,7 +67,10 @@ rc_config_new_defaults (void)
   g_array_append_vals (config->retry_schedule, default_retry_schedule,
                        G_N_ELEMENTS (default_retry_schedule));
   config->attempt_timeout = RC_DEFAULT_ATTEMPT_TIMEOUT;
-  config->max_connections = RC_DEFAULT_MAX_CONNECTIONS;
+  config->webhook_connections = RC_DEFAULT_WEBHOOK_CONNECTIONS;
+  config->max_connections = RC_DEFAULT_API_CONNECTIONS;
+  config->header_timeout = RC_DEFAULT_HEADER_TIMEOUT;
+  config->idle_timeout = RC_DEFAULT_IDLE_TIMEOUT;
   config->disable_after = RC_DEFAULT_DISABLE_AFTER;
   config->numbers = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_number_config_free);
   return config;
@@ -276,10 +282,22 @@ load_keys (GKeyFile *file, RcConfig *config, GError **error)
   if (!read_uint (file, "webhook", "attempt-timeout", 1, 300, &value, error))
     return FALSE;
   config->attempt_timeout = value;
-  value = config->max_connections;
+  value = config->webhook_connections;
   if (!read_uint (file, "webhook", "max-connections", 1, 64, &value, error))
     return FALSE;
+  config->webhook_connections = value;
+  value = config->max_connections;
+  if (!read_uint (file, "api", "max-connections", 8, 65536, &value, error))
+    return FALSE;
   config->max_connections = value;
+  value = config->header_timeout;
+  if (!read_uint (file, "api", "header-timeout", 1, 300, &value, error))
+    return FALSE;
+  config->header_timeout = value;
+  value = config->idle_timeout;
+  if (!read_uint (file, "api", "idle-timeout", 1, 3600, &value, error))
+    return FALSE;
+  config->idle_timeout = value;
   value = config->disable_after;
   if (!read_uint (file, "webhook", "disable-after", 1, 365 * 24 * 3600, &value, error))
     return FALSE;

@@ -32,7 +32,10 @@ typedef struct {
   gboolean delete_terminated; /* [modemmanager] delete-terminated-calls */
   GArray *retry_schedule;     /* [webhook] retry-schedule: guint seconds before each attempt */
   guint attempt_timeout;      /* [webhook] attempt-timeout: seconds for a whole attempt */
-  guint max_connections;      /* [webhook] max-connections: per endpoint */
+  guint webhook_connections;  /* [webhook] max-connections: per endpoint */
+  guint max_connections;      /* [api] max-connections: open client connections */
+  guint header_timeout;       /* [api] header-timeout: seconds to send a request's headers */
+  guint idle_timeout;         /* [api] idle-timeout: seconds a connection may wait idle */
   guint disable_after;        /* [webhook] disable-after: seconds of continuous failure */
   gboolean metrics_public;    /* [api] metrics-public: GET /metrics without a key */
   GPtrArray *numbers;         /* RcNumberConfig */

@@ -505,7 +505,7 @@ scan (RcRelay *self)
       if (g_hash_table_size (self->in_flight) >= RC_RELAY_MAX_IN_FLIGHT)
         break;
       if (g_hash_table_contains (self->in_flight, &delivery->id)
-          || webhook_count (self, delivery->webhook_row) >= self->config->max_connections)
+          || webhook_count (self, delivery->webhook_row) >= self->config->webhook_connections)
         continue;
       start_attempt (self, g_ptr_array_steal_index (due, i--));
     }
@@ -571,9 +571,10 @@ rc_relay_new (RcStore *store, const RcConfig *config)
 
   self->store = g_object_ref (store);
   self->config = config;
-  self->session = soup_session_new_with_options (
-      "user-agent", "reachcelld/" PACKAGE_VERSION, "timeout", config->attempt_timeout,
-      "idle-timeout", 60, "max-conns", 256, "max-conns-per-host", config->max_connections, NULL);
+  self->session = soup_session_new_with_options ("user-agent", "reachcelld/" PACKAGE_VERSION,
+                                                 "timeout", config->attempt_timeout, "idle-timeout",
+                                                 60, "max-conns", 256, "max-conns-per-host",
+                                                 config->webhook_connections, NULL);
   schedule_scan (self, 0);
   return self;
 }

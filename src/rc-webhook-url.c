@@ -11,6 +11,11 @@
 
 #include <string.h>
 
+const char *const rc_webhook_event_types[] = {
+  "call.initiating", "call.ringing",  "call.connected", "call.ended",
+  "call.missed",     "call.rejected", "call.failed",    NULL,
+};
+
 gboolean
 rc_webhook_url_check (const char *url, GError **error)
 {

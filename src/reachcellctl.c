@@ -13,6 +13,7 @@
 #include "rc-error.h"
 #include "rc-json.h"
 #include "rc-store.h"
+#include "rc-webhook-url.h"
 
 #include <glib/gstdio.h>
 
@@ -26,13 +27,14 @@
 
 /*
  * reachcellctl: the admin CLI. It works on the daemon's database and configuration file
- * directly, so it needs no running daemon: API keys (create, list, revoke), the call log and the
- * configured numbers. Live state (line state, modems, auto-provisioned SIM numbers) is only known
- * to the running daemon and is served by its HTTP API.
+ * directly, so it needs no running daemon: API keys (create, list, revoke), webhooks (add, list,
+ * remove), the call log and the configured numbers. Live state (line state, modems,
+ * auto-provisioned SIM numbers) is only known to the running daemon and is served by its HTTP API.
  *
  * stdout carries the result (a key, a table), stderr notes and errors. Exit status: 0 success,
- * 1 failure (configuration or database), 2 bad usage. Nothing here logs: keys and numbers are
- * only ever printed, and the key only by `keys create`.
+ * 1 failure (configuration or database), 2 bad usage. Nothing here logs: keys, secrets and
+ * numbers are only ever printed, a key only by `keys create` and a webhook's signing secret only
+ * by `webhooks add`.
  */
 
 #define RC_CTL_EXIT_USAGE 2
@@ -41,7 +43,9 @@
 #define RC_CTL_KEY_NAME_MAX_CHARS 64
 #define RC_CTL_TABLE_GAP 2
 #define RC_CTL_TABLE_MAX_COLUMNS 8
-#define RC_CTL_HELP_COLUMN 18 /* width of "keys create NAME" and its gap in --help */
+#define RC_CTL_WEBHOOK_ID_PREFIX "wh_"
+#define RC_CTL_WEBHOOK_ALL_EVENTS "call.*"
+#define RC_CTL_HELP_COLUMN 20 /* width of "webhooks remove ID" and its gap in --help */
 #define RC_CTL_MICRO G_GINT64_CONSTANT (1000000)
 
 typedef struct {
@@ -74,6 +78,9 @@ struct _RcCtlCommand {
 static int run_keys_create (RcCtl *ctl, const RcCtlCommand *command, char ***args);
 static int run_keys_list (RcCtl *ctl, const RcCtlCommand *command, char ***args);
 static int run_keys_revoke (RcCtl *ctl, const RcCtlCommand *command, char ***args);
+static int run_webhooks_add (RcCtl *ctl, const RcCtlCommand *command, char ***args);
+static int run_webhooks_list (RcCtl *ctl, const RcCtlCommand *command, char ***args);
+static int run_webhooks_remove (RcCtl *ctl, const RcCtlCommand *command, char ***args);
 static int run_calls (RcCtl *ctl, const RcCtlCommand *command, char ***args);
 static int run_numbers (RcCtl *ctl, const RcCtlCommand *command, char ***args);
 
@@ -91,6 +98,23 @@ static const RcCtlCommand commands[] = {
     "ID is the id shown by 'reachcellctl keys list'. The daemon refuses the key from its next\n"
     "request on. Revoking a revoked key changes nothing.",
     run_keys_revoke },
+  { "webhooks add", "URL", "Add a webhook and print its signing secret once",
+    "The daemon POSTs call events to URL (http or https, no user name or password in it), each\n"
+    "signed with the webhook's secret. Prints the webhook id, then the secret (whsec_…) on a line\n"
+    "of its own: it is shown only this once (GET /v1/webhooks never shows it either).\n"
+    "--events is call.* (every call event, the default) or a comma-separated list of\n"
+    "call.initiating, call.ringing, call.connected, call.ended, call.missed, call.rejected,\n"
+    "call.failed. Events from the next one on are delivered; no daemon restart is needed.\n"
+    "Creates the database if it does not exist yet.",
+    run_webhooks_add },
+  { "webhooks list", NULL, "List webhooks (never their secrets)",
+    "Shows id, URL, subscribed events, state (enabled, or disabled and why), since when\n"
+    "deliveries have been failing, and creation time of every webhook.",
+    run_webhooks_list },
+  { "webhooks remove", "ID", "Remove a webhook and its deliveries",
+    "ID is the id (wh_…) shown by 'reachcellctl webhooks list'. The webhook's deliveries,\n"
+    "pending ones included, and their attempt log are deleted with it.",
+    run_webhooks_remove },
   { "calls", NULL, "Show recent calls, newest first",
     "One call per line: created_at, call_id, direction, from → to, status, end_reason.\n"
     "GET /v1/calls of the running daemon has the full call objects and pages through all calls.",
@@ -560,6 +584,190 @@ run_keys_revoke (RcCtl *ctl, const RcCtlCommand *command, char ***args)
   return EXIT_SUCCESS;
 }
 
+/* --- webhooks ------------------------------------------------------------------------------- */
+
+/*
+ * "call.*" alone, or a comma-separated list of rc_webhook_event_types (repeats dropped), as the
+ * "events" of POST /v1/webhooks. "call.*" does not mix with other types: it already takes them all.
+ */
+static char **
+parse_webhook_events (const char *text, GError **error)
+{
+  g_auto (GStrv) items = g_strsplit (text, ",", -1);
+  g_autoptr (GPtrArray) events = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *known = g_strjoinv (", ", (char **)rc_webhook_event_types);
+
+  if (items[0] == NULL) {
+    g_set_error (error, RC_ERROR, RC_ERROR_INVALID_INPUT,
+                 "--events needs " RC_CTL_WEBHOOK_ALL_EVENTS " or a comma-separated list of %s",
+                 known);
+    return NULL;
+  }
+  for (guint i = 0; items[i] != NULL; i++) {
+    const char *type = g_strstrip (items[i]);
+
+    if (g_str_equal (type, RC_CTL_WEBHOOK_ALL_EVENTS) && g_strv_length (items) == 1) {
+      g_ptr_array_add (events, g_strdup (type));
+    } else if (g_str_equal (type, RC_CTL_WEBHOOK_ALL_EVENTS)) {
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_INPUT,
+                   "--events: " RC_CTL_WEBHOOK_ALL_EVENTS " already takes every call event; "
+                   "give it alone or list the types");
+      return NULL;
+    } else if (!g_strv_contains (rc_webhook_event_types, type)) {
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_INPUT,
+                   "--events: '%s' is not an event type: give " RC_CTL_WEBHOOK_ALL_EVENTS
+                   " or a comma-separated list of %s",
+                   type, known);
+      return NULL;
+    } else if (!g_ptr_array_find_with_equal_func (events, type, g_str_equal, NULL)) {
+      g_ptr_array_add (events, g_strdup (type));
+    }
+  }
+  g_ptr_array_add (events, NULL);
+  return (char **)g_ptr_array_free (g_steal_pointer (&events), FALSE);
+}
+
+static int
+run_webhooks_add (RcCtl *ctl, const RcCtlCommand *command, char ***args)
+{
+  g_autofree char *opt_events = NULL;
+  g_autofree char *opt_description = NULL;
+  const GOptionEntry entries[] = {
+    { "events", 'e', 0, G_OPTION_ARG_STRING, &opt_events,
+      "call.* (default), or a comma-separated list such as call.missed,call.ended", "TYPES" },
+    { "description", 0, 0, G_OPTION_ARG_STRING, &opt_description,
+      "What the webhook is for, at most 256 characters", "TEXT" },
+    G_OPTION_ENTRY_NULL,
+  };
+  g_autoptr (GOptionContext) context = command_context_new (ctl, command, entries);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcStore) store = NULL;
+  g_autoptr (RcWebhook) webhook = NULL;
+  g_auto (GStrv) events = NULL;
+  g_autofree char *joined = NULL;
+  const char *url;
+  int status;
+
+  if (!parse_command (context, command, args, 1, &status))
+    return status;
+  url = (*args)[1];
+  /* The same check as POST /v1/webhooks; its message never repeats the URL. */
+  if (!rc_webhook_url_check (url, &error))
+    return usage_error (command->path, command->parameters, "%s", error->message);
+  events
+      = parse_webhook_events (opt_events != NULL ? opt_events : RC_CTL_WEBHOOK_ALL_EVENTS, &error);
+  if (events == NULL)
+    return usage_error (command->path, command->parameters, "%s", error->message);
+  if (opt_description != NULL
+      && (!g_utf8_validate (opt_description, -1, NULL)
+          || g_utf8_strlen (opt_description, -1) > RC_WEBHOOK_DESCRIPTION_MAX))
+    return usage_error (command->path, command->parameters,
+                        "--description must be at most %d characters of UTF-8",
+                        RC_WEBHOOK_DESCRIPTION_MAX);
+
+  store = open_store (ctl, TRUE, &error);
+  if (store == NULL)
+    return fail (error);
+  webhook
+      = rc_store_create_webhook (store, url, (const char *const *)events, opt_description, &error);
+  if (webhook == NULL)
+    return fail (error);
+
+  joined = g_strjoinv (",", webhook->events);
+  g_print ("%s\n%s\n", webhook->webhook_id, webhook->secret);
+  explicit_bzero (webhook->secret, strlen (webhook->secret));
+  g_printerr ("Added webhook %s for %s (events %s). Store its secret now: it is shown only this "
+              "once, and it signs every delivery.\n",
+              webhook->webhook_id, webhook->url, joined);
+  return EXIT_SUCCESS;
+}
+
+static int
+run_webhooks_list (RcCtl *ctl, const RcCtlCommand *command, char ***args)
+{
+  g_autoptr (GOptionContext) context = command_context_new (ctl, command, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcStore) store = NULL;
+  g_autoptr (GPtrArray) webhooks = NULL;
+  g_autoptr (GPtrArray) rows = table_new ();
+  int status;
+
+  if (!parse_command (context, command, args, 0, &status))
+    return status;
+  store = open_store (ctl, FALSE, &error);
+  if (store == NULL)
+    return fail (error);
+  webhooks = rc_store_list_webhooks (store, &error);
+  if (webhooks == NULL)
+    return fail (error);
+
+  if (webhooks->len == 0) {
+    g_print ("No webhooks. Add one with: reachcellctl webhooks add URL\n");
+    return EXIT_SUCCESS;
+  }
+  table_add_row (rows, 6, "ID", "URL", "EVENTS", "STATE", "FAILING SINCE", "CREATED");
+  for (guint i = 0; i < webhooks->len; i++) {
+    const RcWebhook *webhook = g_ptr_array_index (webhooks, i);
+    g_autofree char *events = g_strjoinv (",", webhook->events);
+    g_autofree char *failing = format_time_or (webhook->failing_since, "-");
+    g_autofree char *created = format_time_or (webhook->created_at, "-");
+    g_autofree char *state = NULL;
+
+    if (webhook->enabled)
+      state = g_strdup ("enabled");
+    else if (webhook->disabled_reason != NULL && webhook->disabled_reason[0] != '\0')
+      state = g_strconcat ("disabled: ", webhook->disabled_reason, NULL);
+    else
+      state = g_strdup ("disabled");
+    table_add_row (rows, 6, webhook->webhook_id, webhook->url, events, state, failing, created);
+  }
+  table_print (rows);
+  return EXIT_SUCCESS;
+}
+
+static int
+run_webhooks_remove (RcCtl *ctl, const RcCtlCommand *command, char ***args)
+{
+  g_autoptr (GOptionContext) context = command_context_new (ctl, command, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcStore) store = NULL;
+  g_autoptr (RcWebhook) webhook = NULL;
+  g_autoptr (GPtrArray) deliveries = NULL;
+  const char *id;
+  guint n_deliveries = 0;
+  int status;
+
+  if (!parse_command (context, command, args, 1, &status))
+    return status;
+  id = (*args)[1];
+  if (!g_str_has_prefix (id, RC_CTL_WEBHOOK_ID_PREFIX)
+      || id[strlen (RC_CTL_WEBHOOK_ID_PREFIX)] == '\0')
+    return usage_error (command->path, command->parameters,
+                        "'%s' is not a webhook id (wh_…, see 'reachcellctl webhooks list')", id);
+
+  store = open_store (ctl, FALSE, &error);
+  if (store == NULL)
+    return fail (error);
+  webhook = rc_store_get_webhook (store, id, &error);
+  if (webhook != NULL) {
+    /* Only for the message: one row is enough to learn the total. */
+    deliveries = rc_store_list_deliveries (store, id, FALSE, RC_DELIVERY_PENDING, 1, 1,
+                                           &n_deliveries, &error);
+    if (deliveries == NULL)
+      return fail (error);
+  }
+  if (webhook == NULL || !rc_store_delete_webhook (store, id, &error)) {
+    if (g_error_matches (error, RC_ERROR, RC_ERROR_NOT_FOUND)) {
+      g_printerr ("reachcellctl: no webhook with id %s (see 'reachcellctl webhooks list')\n", id);
+      return EXIT_FAILURE;
+    }
+    return fail (error);
+  }
+  g_print ("Removed webhook %s (%s) and its %u deliver%s\n", id, webhook->url, n_deliveries,
+           n_deliveries == 1 ? "y" : "ies");
+  return EXIT_SUCCESS;
+}
+
 /* --- calls ---------------------------------------------------------------------------------- */
 
 static int
@@ -729,8 +937,9 @@ static const char main_description[]
       "The commands work on the daemon's files and need no running daemon.\n"
       "Unless --database is given, the database is the configuration's [store] database\n"
       "(default " RC_DEFAULT_DATABASE ").\n"
-      "Only 'keys create' creates it. Run as root, the commands work as the owner of the\n"
-      "database, so that the daemon can still open the files SQLite creates next to it.\n"
+      "Only 'keys create' and 'webhooks add' create it. Run as root, the commands work as\n"
+      "the owner of the database, so that the daemon can still open the files SQLite creates\n"
+      "next to it.\n"
       "\n"
       "Exit status: 0 success, 1 configuration or database error, 2 bad usage.\n";
 
@@ -765,21 +974,47 @@ find_command (char **args, guint *out_n_words)
   return NULL;
 }
 
-/* "keys" without one of its commands: only --help is valid. */
-static int
-run_keys_group (char **args)
+/* A first command word that has commands under it. */
+typedef struct {
+  const char *name;
+  const char *summary;
+  const char *choices; /* its commands, for usage errors */
+} RcCtlGroup;
+
+static const RcCtlGroup groups[] = {
+  { "keys", "Manage the API keys of the HTTP API.", "create, list or revoke" },
+  { "webhooks", "Manage the webhooks the daemon POSTs call events to.", "add, list or remove" },
+};
+
+static const RcCtlGroup *
+find_group (const char *name)
 {
-  g_autoptr (GString) help = g_string_new ("Usage:\n  reachcellctl [OPTION…] keys COMMAND\n\n"
-                                           "Manage the API keys of the HTTP API.\n\nCommands:");
+  for (guint i = 0; i < G_N_ELEMENTS (groups); i++) {
+    if (g_str_equal (groups[i].name, name))
+      return &groups[i];
+  }
+  return NULL;
+}
+
+/* A group without one of its commands ("keys", "webhooks frobnicate"): only --help is valid. */
+static int
+run_group (const RcCtlGroup *group, char **args)
+{
+  g_autoptr (GString) help = g_string_new (NULL);
+  g_autofree char *prefix = g_strconcat (group->name, " ", NULL);
 
   if (args[2] != NULL && (g_str_equal (args[2], "--help") || g_str_equal (args[2], "-h"))) {
-    append_commands (help, "keys ");
-    g_print ("%s\n\nRun 'reachcellctl keys COMMAND --help' for more information.\n", help->str);
+    g_string_printf (help,
+                     "Usage:\n  reachcellctl [OPTION…] %s COMMAND\n\n%s\n\nCommands:", group->name,
+                     group->summary);
+    append_commands (help, prefix);
+    g_print ("%s\n\nRun 'reachcellctl %s COMMAND --help' for more information.\n", help->str,
+             group->name);
     return EXIT_SUCCESS;
   }
   if (args[2] == NULL)
-    return usage_error ("keys", "COMMAND", "missing COMMAND (create, list or revoke)");
-  return usage_error ("keys", "COMMAND", "unknown command '%s' (create, list or revoke)", args[2]);
+    return usage_error (group->name, "COMMAND", "missing COMMAND (%s)", group->choices);
+  return usage_error (group->name, "COMMAND", "unknown command '%s' (%s)", args[2], group->choices);
 }
 
 int
@@ -789,7 +1024,7 @@ main (int argc, char *argv[])
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GString) summary = g_string_new (
-      "Administer reachcelld: API keys, the call log, configured numbers.\n\nCommands:");
+      "Administer reachcelld: API keys, webhooks, the call log, configured numbers.\n\nCommands:");
   g_auto (GStrv) args = NULL;
   g_auto (GStrv) command_args = NULL;
   gboolean opt_version = FALSE;
@@ -798,6 +1033,7 @@ main (int argc, char *argv[])
     G_OPTION_ENTRY_NULL,
   };
   const RcCtlCommand *command;
+  const RcCtlGroup *group;
   guint n_words = 0;
 
   setlocale (LC_ALL, "");
@@ -821,8 +1057,9 @@ main (int argc, char *argv[])
     return usage_error (NULL, NULL, "missing COMMAND");
 
   command = find_command (args, &n_words);
-  if (command == NULL && g_str_equal (args[1], "keys"))
-    return run_keys_group (args);
+  group = command == NULL ? find_group (args[1]) : NULL;
+  if (group != NULL)
+    return run_group (group, args);
   if (command == NULL)
     return usage_error (NULL, NULL, "unknown command '%s'", args[1]);
 

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "rc-call.h"
+#include "rc-error.h"
 #include "rc-store.h"
 
 #include <glib/gstdio.h>
@@ -18,8 +19,8 @@
 /*
  * The built reachcellctl ($RC_BUILD_ROOT/src/reachcellctl), run as a process against a database
  * and a configuration file in a temporary directory: keys (checked with librc's own
- * rc_store_check_key), the call log with its filters, the configured numbers, usage errors and
- * databases that do not exist.
+ * rc_store_check_key), webhooks (checked with rc_store_get_webhook), the call log with its
+ * filters, the configured numbers, usage errors and databases that do not exist.
  */
 
 #define EXIT_USAGE 2
@@ -280,6 +281,261 @@ test_keys_revoke (Fixture *fixture, gconstpointer user_data)
   assert_usage (result);
 }
 
+/* --- webhooks ------------------------------------------------------------------------------- */
+
+#define WEBHOOK_OUTPUT_PATTERN "^wh_[0-9a-z]+\nwhsec_[A-Za-z0-9+/]+=*\n$"
+
+static RcStore *
+open_store (Fixture *fixture)
+{
+  g_autoptr (GError) error = NULL;
+  RcStore *store = rc_store_new (fixture->database, &error);
+
+  g_assert_no_error (error);
+  return store;
+}
+
+/* Runs `webhooks add URL [--events EVENTS]`; returns the id, and the secret in @out_secret if
+ * non-NULL. */
+static char *
+add_webhook (Fixture *fixture, char **out_secret, const char *url, const char *events)
+{
+  g_autoptr (Result) result = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  if (events != NULL)
+    result = run_ctl (fixture, "webhooks", "add", url, "--events", events);
+  else
+    result = run_ctl (fixture, "webhooks", "add", url);
+  g_assert_cmpint (result->status, ==, 0);
+  g_assert_true (g_regex_match_simple (WEBHOOK_OUTPUT_PATTERN, result->out, 0, 0));
+  lines = g_strsplit (result->out, "\n", -1);
+  if (out_secret != NULL)
+    *out_secret = g_strdup (lines[1]);
+  return g_strdup (lines[0]);
+}
+
+static guint
+count_webhooks (Fixture *fixture)
+{
+  g_autoptr (RcStore) store = open_store (fixture);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) webhooks = rc_store_list_webhooks (store, &error);
+
+  g_assert_no_error (error);
+  return webhooks->len;
+}
+
+static void
+test_webhooks_add (Fixture *fixture, gconstpointer user_data)
+{
+  g_autoptr (Result) result = NULL;
+  g_autoptr (RcStore) store = NULL;
+  g_autoptr (RcWebhook) webhook = NULL;
+  g_autoptr (RcWebhook) other = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *other_id = NULL;
+  g_autofree char *other_secret = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  /* Like keys create, it creates the database. */
+  g_assert_false (g_file_test (fixture->database, G_FILE_TEST_EXISTS));
+  result = run_ctl (fixture, "webhooks", "add", "https://crm.example.com/hooks/calls", "--events",
+                    "call.missed,call.ringing,call.missed", "--description", "CRM missed calls");
+  g_assert_cmpint (result->status, ==, 0);
+  /* The id, then the secret alone on its line; the note on stderr, without the secret. */
+  g_assert_true (g_regex_match_simple (WEBHOOK_OUTPUT_PATTERN, result->out, 0, 0));
+  g_assert_nonnull (strstr (result->err, "shown only"));
+  g_assert_null (strstr (result->err, "whsec_"));
+  lines = g_strsplit (result->out, "\n", -1);
+
+  store = open_store (fixture);
+  webhook = rc_store_get_webhook (store, lines[0], &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (webhook->url, ==, "https://crm.example.com/hooks/calls");
+  /* Repeats dropped, order kept. */
+  g_assert_cmpuint (g_strv_length (webhook->events), ==, 2);
+  g_assert_cmpstr (webhook->events[0], ==, "call.missed");
+  g_assert_cmpstr (webhook->events[1], ==, "call.ringing");
+  g_assert_cmpstr (webhook->description, ==, "CRM missed calls");
+  g_assert_cmpstr (webhook->secret, ==, lines[1]);
+  g_assert_true (webhook->enabled);
+  g_assert_true (rc_webhook_wants (webhook, "call.missed"));
+  g_assert_false (rc_webhook_wants (webhook, "call.ended"));
+
+  /* By default every call event; a new id and a new secret each time. */
+  other_id = add_webhook (fixture, &other_secret, "http://10.0.0.5:8080/reachcell", NULL);
+  g_assert_cmpstr (other_id, !=, lines[0]);
+  g_assert_cmpstr (other_secret, !=, lines[1]);
+  other = rc_store_get_webhook (store, other_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (other->events), ==, 1);
+  g_assert_cmpstr (other->events[0], ==, "call.*");
+  g_assert_null (other->description);
+  g_assert_true (rc_webhook_wants (other, "call.ended"));
+  g_assert_cmpuint (count_webhooks (fixture), ==, 2);
+}
+
+static void
+test_webhooks_add_invalid (Fixture *fixture, gconstpointer user_data)
+{
+  /* The URL, and the message of rc_webhook_url_check () (the API's check) it must give. */
+  const char *const urls[][2] = {
+    { "ftp://example.com/hooks", "http or https" },
+    { "http://user:pw@example.com/hooks", "user name or password" },
+    { "not a url", "absolute URL" },
+    { "", "1 to 2048 bytes" },
+    { "https:///hooks", "no host" },
+  };
+  const char *const options[][2] = {
+    { "--events", "call.busy" },
+    { "--events", "" },
+    { "--events", "call.missed,,call.ended" },
+    { "--events", "call.*,call.missed" },
+    { "--events", "missed" },
+    { "--description", NULL }, /* too long, filled in below */
+  };
+  g_autofree char *long_description = g_strnfill (257, 'x');
+  g_autofree char *id = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (urls); i++) {
+    g_autoptr (Result) result = run_ctl (fixture, "webhooks", "add", urls[i][0]);
+
+    assert_usage (result);
+    g_assert_nonnull (strstr (result->err, urls[i][1]));
+  }
+  /* Nothing created, not even the database. */
+  g_assert_false (g_file_test (fixture->database, G_FILE_TEST_EXISTS));
+
+  id = add_webhook (fixture, NULL, "https://example.com/hooks", "call.*");
+  for (guint i = 0; i < G_N_ELEMENTS (urls); i++) {
+    g_autoptr (Result) result = run_ctl (fixture, "webhooks", "add", urls[i][0]);
+
+    assert_usage (result);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (options); i++) {
+    g_autoptr (Result) result
+        = run_ctl (fixture, "webhooks", "add", "https://example.com/hooks", options[i][0],
+                   options[i][1] != NULL ? options[i][1] : long_description);
+
+    assert_usage (result);
+    g_assert_nonnull (strstr (result->err, options[i][0]));
+  }
+  g_assert_cmpuint (count_webhooks (fixture), ==, 1);
+}
+
+static void
+test_webhooks_list (Fixture *fixture, gconstpointer user_data)
+{
+  g_autofree char *first_secret = NULL;
+  g_autofree char *second_secret = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *key = create_key (fixture, "ci"); /* makes the database */
+  g_autoptr (Result) result = NULL;
+  g_autoptr (GError) error = NULL;
+
+  /* An existing database without webhooks says so. */
+  result = run_ctl (fixture, "webhooks", "list");
+  g_assert_cmpint (result->status, ==, 0);
+  g_assert_nonnull (strstr (result->out, "No webhooks"));
+
+  first = add_webhook (fixture, &first_secret, "https://crm.example.com/hooks",
+                       "call.missed,call.ended");
+  second = add_webhook (fixture, &second_secret, "https://ops.example.com/calls", NULL);
+  {
+    /* The daemon disables a webhook that keeps failing. */
+    g_autoptr (RcStore) store = open_store (fixture);
+    g_autoptr (RcWebhook) webhook = rc_store_get_webhook (store, second, &error);
+
+    g_assert_no_error (error);
+    webhook->enabled = FALSE;
+    webhook->disabled_reason = g_strdup ("failing for 3 days");
+    webhook->failing_since = BASE_TIME;
+    rc_store_update_webhook (store, webhook, &error);
+    g_assert_no_error (error);
+  }
+
+  g_clear_pointer (&result, result_free);
+  result = run_ctl (fixture, "webhooks", "list");
+  g_assert_cmpint (result->status, ==, 0);
+  g_assert_true (g_str_has_prefix (result->out, "ID"));
+  g_assert_nonnull (strstr (result->out, "FAILING SINCE"));
+  /* Never a secret, not even on stderr. */
+  g_assert_null (strstr (result->out, "whsec_"));
+  g_assert_null (strstr (result->err, "whsec_"));
+  g_assert_null (strstr (result->out, first_secret + strlen ("whsec_")));
+  g_assert_null (strstr (result->out, second_secret + strlen ("whsec_")));
+
+  line = find_line (result->out, first);
+  g_assert_nonnull (line);
+  g_assert_nonnull (strstr (line, "https://crm.example.com/hooks"));
+  g_assert_nonnull (strstr (line, "call.missed,call.ended"));
+  g_assert_nonnull (strstr (line, "enabled"));
+  g_assert_nonnull (strstr (line, " - "));
+  g_assert_true (g_regex_match_simple ("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ", line, 0, 0));
+  g_clear_pointer (&line, g_free);
+  line = find_line (result->out, second);
+  g_assert_nonnull (line);
+  g_assert_nonnull (strstr (line, "call.*"));
+  g_assert_nonnull (strstr (line, "disabled: failing for 3 days"));
+  g_assert_nonnull (strstr (line, "2026-01-01T00:00:00Z"));
+}
+
+static void
+test_webhooks_remove (Fixture *fixture, gconstpointer user_data)
+{
+  g_autofree char *first = add_webhook (fixture, NULL, "https://crm.example.com/hooks", NULL);
+  g_autofree char *second = add_webhook (fixture, NULL, "https://ops.example.com/calls", NULL);
+  g_autoptr (RcWebhook) gone = NULL;
+  g_autoptr (RcWebhook) kept = NULL;
+  g_autoptr (RcDelivery) delivery = NULL;
+  g_autoptr (RcDelivery) gone_delivery = NULL;
+  g_autoptr (RcStore) store = open_store (fixture);
+  g_autoptr (Result) result = NULL;
+  g_autoptr (GError) error = NULL;
+
+  /* A pending delivery goes with its webhook. */
+  delivery = rc_store_add_test_delivery (store, first, BASE_TIME, &error);
+  g_assert_no_error (error);
+
+  result = run_ctl (fixture, "webhooks", "remove", first);
+  g_assert_cmpint (result->status, ==, 0);
+  g_assert_nonnull (strstr (result->out, first));
+  g_assert_nonnull (strstr (result->out, "1 delivery"));
+  gone = rc_store_get_webhook (store, first, &error);
+  g_assert_error (error, RC_ERROR, RC_ERROR_NOT_FOUND);
+  g_assert_null (gone);
+  g_clear_error (&error);
+  gone_delivery = rc_store_get_delivery (store, first, delivery->delivery_id, &error);
+  g_assert_error (error, RC_ERROR, RC_ERROR_NOT_FOUND);
+  g_assert_null (gone_delivery);
+  g_clear_error (&error);
+  kept = rc_store_get_webhook (store, second, &error);
+  g_assert_no_error (error);
+
+  /* Unknown ids, the removed one included, are failures, not usage errors. */
+  g_clear_pointer (&result, result_free);
+  result = run_ctl (fixture, "webhooks", "remove", first);
+  g_assert_cmpint (result->status, ==, 1);
+  g_assert_cmpstr (result->out, ==, "");
+  g_assert_true (g_str_has_prefix (result->err, "reachcellctl: "));
+  g_assert_nonnull (strstr (result->err, first));
+  g_clear_pointer (&result, result_free);
+  result = run_ctl (fixture, "webhooks", "remove", "wh_0000000000000000000000000");
+  g_assert_cmpint (result->status, ==, 1);
+  g_assert_cmpstr (result->out, ==, "");
+
+  /* Not an id at all. */
+  g_clear_pointer (&result, result_free);
+  result = run_ctl (fixture, "webhooks", "remove", "42");
+  assert_usage (result);
+  g_assert_cmpuint (count_webhooks (fixture), ==, 1);
+}
+
+/* --- calls ---------------------------------------------------------------------------------- */
+
 static void
 save_call (RcStore *store,
            const char *call_id,
@@ -437,6 +693,16 @@ test_usage (Fixture *fixture, gconstpointer user_data)
     { "keys", "list", "extra", NULL },
     { "calls", "--limit", NULL },
     { "numbers", "--bogus", NULL },
+    { "webhooks", NULL },
+    { "webhooks", "frobnicate", NULL },
+    { "webhooks", "add", NULL },
+    { "webhooks", "add", "https://example.com/hooks", "extra" },
+    { "webhooks", "add", "https://example.com/hooks", "--bogus" },
+    { "webhooks", "add", "https://example.com/hooks", "--events" },
+    { "webhooks", "list", "extra", NULL },
+    { "webhooks", "remove", NULL },
+    { "webhooks", "remove", "wh_a", "wh_b" },
+    { "webhooks", "remove", "", NULL },
   };
   const char *const help[][3] = {
     { "--help", NULL },
@@ -446,10 +712,15 @@ test_usage (Fixture *fixture, gconstpointer user_data)
     { "keys", "revoke", "--help" },
     { "calls", "--help", NULL },
     { "numbers", "--help", NULL },
+    { "webhooks", "--help", NULL },
+    { "webhooks", "add", "--help" },
+    { "webhooks", "list", "--help" },
+    { "webhooks", "remove", "--help" },
   };
   g_autoptr (Result) version = NULL;
   g_autoptr (Result) top = NULL;
   g_autoptr (Result) numbers = NULL;
+  g_autoptr (Result) webhooks = NULL;
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     g_autoptr (Result) result = run_plain ("--database", fixture->database, bad[i][0], bad[i][1],
@@ -472,6 +743,12 @@ test_usage (Fixture *fixture, gconstpointer user_data)
   g_assert_nonnull (strstr (top->out, "keys revoke ID"));
   g_assert_nonnull (strstr (top->out, "calls"));
   g_assert_nonnull (strstr (top->out, "numbers"));
+  g_assert_nonnull (strstr (top->out, "webhooks add URL"));
+  g_assert_nonnull (strstr (top->out, "webhooks list"));
+  g_assert_nonnull (strstr (top->out, "webhooks remove ID"));
+  webhooks = run_plain ("webhooks", "--help", NULL);
+  g_assert_nonnull (strstr (webhooks->out, "webhooks add URL"));
+  g_assert_null (strstr (webhooks->out, "keys create"));
   numbers = run_plain ("numbers", "--help", NULL);
   g_assert_nonnull (strstr (numbers->out, "GET /v1/numbers"));
 
@@ -559,10 +836,9 @@ static void
 test_missing_database (Fixture *fixture, gconstpointer user_data)
 {
   const char *const commands[][3] = {
-    { "keys", "list", NULL },
-    { "keys", "revoke", "1" },
-    { "calls", NULL, NULL },
-    { "calls", "--status", "missed" },
+    { "keys", "list", NULL },     { "keys", "revoke", "1" },
+    { "calls", NULL, NULL },      { "calls", "--status", "missed" },
+    { "webhooks", "list", NULL }, { "webhooks", "remove", "wh_0000000000000000000000000" },
   };
   g_autofree char *missing_dir = g_build_filename (fixture->dir, "missing", "reachcelld.db", NULL);
   g_autoptr (Result) create = NULL;
@@ -604,6 +880,10 @@ main (int argc, char *argv[])
   ADD ("keys-create", test_keys_create);
   ADD ("keys-list", test_keys_list);
   ADD ("keys-revoke", test_keys_revoke);
+  ADD ("webhooks-add", test_webhooks_add);
+  ADD ("webhooks-add-invalid", test_webhooks_add_invalid);
+  ADD ("webhooks-list", test_webhooks_list);
+  ADD ("webhooks-remove", test_webhooks_remove);
   ADD ("calls", test_calls);
   ADD ("usage", test_usage);
   ADD ("numbers", test_numbers);
