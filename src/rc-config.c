@@ -38,7 +38,11 @@ static const guint default_retry_schedule[]
 static const char *const known_keys[][2] = {
   { "daemon", "log-personal-info" }, { "api", "listen" },
   { "api", "max-body-bytes" },       { "api", "max-json-depth" },
+  { "api", "max-connections" },      { "api", "header-timeout" },
+  { "api", "idle-timeout" },         { "api", "metrics-public" },
   { "store", "database" },           { "modemmanager", "delete-terminated-calls" },
+  { "webhook", "retry-schedule" },   { "webhook", "attempt-timeout" },
+  { "webhook", "max-connections" },  { "webhook", "disable-after" },
 };
 
 static const char *const number_keys[] = { "iccid", "modem", "slot", "tariff-usd-per-minute" };

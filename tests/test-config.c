@@ -40,6 +40,8 @@ test_shipped (void)
   g_assert_no_error (error);
   g_assert_cmpstr (config->listen[0], ==, defaults->listen[0]);
   g_assert_cmpuint (config->max_body_bytes, ==, 16384);
+  g_assert_cmpuint (config->retry_schedule->len, ==, 10);
+  g_assert_cmpuint (config->attempt_timeout, ==, 15);
   g_assert_cmpuint (config->numbers->len, ==, 0);
 }
 
@@ -85,6 +87,9 @@ test_bad_files (void)
     { "[api]\nmax-json-depth=lots\n", "[api] max-json-depth" },
     { "[daemon]\nlog-personal-info=maybe\n", "[daemon] log-personal-info" },
     { "[daemon]\nverbose=true\n", "[daemon] verbose" },
+    { "[webhook]\nretry-schedule=0;x\n", "[webhook] retry-schedule" },
+    { "[webhook]\nattempt-timeout=0\n", "[webhook] attempt-timeout" },
+    { "[api]\nidle-timeout=-1\n", "[api] idle-timeout" },
     { "[dæmon]\n", "[dæmon]" },
     { "[number:0151]\niccid=1\n", "[number:0151]" },
     { "[number:+4915112345678]\n", "iccid" },
