@@ -31,6 +31,7 @@ struct _RcApi {
   GSocketService *service;
   GList *listening;        /* GSocketAddress actually bound */
   GHashTable *connections; /* GSocket → Connection (rc-api-listen.c) */
+  GHashTable *buckets;     /* API key id → rate-limit Bucket */
   guint sweep_id;
 };
 
@@ -48,6 +49,8 @@ void rc_api_respond_error_full (
     SoupServerMessage *msg, guint status, const char *code, const char *message, const char *field);
 void rc_api_respond_gerror (SoupServerMessage *msg, const GError *error, const char *field);
 void rc_api_respond_invalid (SoupServerMessage *msg, const char *field, const char *message);
+/* 429 rate_limited with Retry-After. */
+void rc_api_respond_rate_limited (SoupServerMessage *msg, guint retry_after, const char *message);
 /* The body as a JSON object, or NULL with the error answer set (415, 400). */
 JsonObject *rc_api_read_json_body (RcApi *self, SoupServerMessage *msg);
 /* @allowed: "GET" or "GET, POST": anything else gets 405 with Allow. */

@@ -60,6 +60,7 @@ static const ErrorMapping error_mappings[] = {
   [RC_ERROR_IDEMPOTENCY_KEY_REUSED] = { 422, "idempotency_key_reused" },
   [RC_ERROR_NOT_SUPPORTED] = { 409, "invalid_state" },
   [RC_ERROR_WEBHOOK_REJECTED] = { 502, "internal_error" },
+  [RC_ERROR_RATE_LIMITED] = { 429, "rate_limited" },
 };
 
 guint
@@ -171,13 +172,73 @@ path_segments (const char *path)
   return (char **)g_ptr_array_free (g_steal_pointer (&parts), FALSE);
 }
 
+/* Query parameters that look like credentials: refused, because URLs end up in logs. */
+static const char *const credential_parameters[]
+    = { "api_key", "apikey", "key", "access_token", "token", "auth", "authorization", NULL };
+
+/* Per API key: a token bucket of [api] rate-limit requests per second, [api] rate-burst deep. */
+typedef struct {
+  double tokens;
+  gint64 updated; /* monotonic µs */
+} Bucket;
+
 static gboolean
-authenticate (RcApi *self, SoupServerMessage *msg, gint64 *out_key_id)
+take_token (RcApi *self, gint64 key_id, guint *out_retry_after)
+{
+  const RcConfig *config = self->config;
+  Bucket *bucket = g_hash_table_lookup (self->buckets, &key_id);
+  gint64 now = g_get_monotonic_time ();
+
+  if (config->rate_limit == 0)
+    return TRUE;
+  if (bucket == NULL) {
+    gint64 *key = g_new (gint64, 1);
+
+    *key = key_id;
+    bucket = g_new0 (Bucket, 1);
+    bucket->tokens = config->rate_burst;
+    bucket->updated = now;
+    g_hash_table_insert (self->buckets, key, bucket);
+  }
+  bucket->tokens = MIN (
+      (double)config->rate_burst,
+      bucket->tokens + (now - bucket->updated) * (double)config->rate_limit / G_USEC_PER_SEC);
+  bucket->updated = now;
+  if (bucket->tokens >= 1.0) {
+    bucket->tokens -= 1.0;
+    return TRUE;
+  }
+  *out_retry_after = (guint)((1.0 - bucket->tokens) / config->rate_limit) + 1;
+  return FALSE;
+}
+
+void
+rc_api_respond_rate_limited (SoupServerMessage *msg, guint retry_after, const char *message)
+{
+  g_autofree char *seconds = g_strdup_printf ("%u", retry_after);
+
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
+                                seconds);
+  rc_api_respond_error_full (msg, 429, "rate_limited", message, NULL);
+}
+
+static gboolean
+authenticate (RcApi *self, SoupServerMessage *msg, GHashTable *query, gint64 *out_key_id)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *authorization = soup_message_headers_get_one (headers, "Authorization");
   g_autoptr (GError) error = NULL;
+  guint retry_after = 0;
 
+  for (guint i = 0; query != NULL && credential_parameters[i] != NULL; i++) {
+    if (g_hash_table_contains (query, credential_parameters[i])) {
+      rc_api_respond_error_full (msg, 401, "unauthorized",
+                                 "API keys in the URL are refused (URLs end up in logs): send "
+                                 "Authorization: Bearer ak_…",
+                                 credential_parameters[i]);
+      return FALSE;
+    }
+  }
   if (authorization == NULL || g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0) {
     rc_api_respond_error_full (msg, 401, "unauthorized",
                                "send the API key as Authorization: Bearer ak_…", NULL);
@@ -189,6 +250,11 @@ authenticate (RcApi *self, SoupServerMessage *msg, gint64 *out_key_id)
     else
       rc_api_respond_error_full (msg, 401, "unauthorized", "the API key is unknown or revoked",
                                  NULL);
+    return FALSE;
+  }
+  if (!take_token (self, *out_key_id, &retry_after)) {
+    rc_api_respond_rate_limited (msg, retry_after,
+                                 "too many requests for this API key ([api] rate-limit)");
     return FALSE;
   }
   return TRUE;
@@ -433,6 +499,10 @@ handle_dial (RcApi *self, SoupServerMessage *msg, gint64 key_id)
   }
 
   call = rc_calls_dial (self->calls, &request, render_dial_response, NULL, &response, &error);
+  if (call == NULL && g_error_matches (error, RC_ERROR, RC_ERROR_RATE_LIMITED)) {
+    rc_api_respond_rate_limited (msg, request.retry_after, error->message);
+    return;
+  }
   if (call == NULL) {
     rc_api_respond_gerror (msg, error, error->code == RC_ERROR_NOT_PROVISIONED ? "from" : NULL);
     return;
@@ -914,7 +984,7 @@ on_request (SoupServer *server,
   g_object_set_data (G_OBJECT (msg), "rc-route", (gpointer)route_label (segments));
   if (n == 1 && g_str_equal (segments[0], "metrics")) {
     if (rc_api_method_is (msg, "GET")
-        && (self->config->metrics_public || authenticate (self, msg, &key_id)))
+        && (self->config->metrics_public || authenticate (self, msg, query, &key_id)))
       rc_api_handle_metrics (self, msg);
     return;
   }
@@ -937,7 +1007,7 @@ on_request (SoupServer *server,
     rc_api_respond_error_full (msg, 404, "not_found", "no such route", NULL);
     return;
   }
-  if (!authenticate (self, msg, &key_id))
+  if (!authenticate (self, msg, query, &key_id))
     return;
   if (g_str_equal (segments[1], "calls"))
     handle_calls (self, msg, segments + 1, query, key_id);
@@ -1067,6 +1137,7 @@ rc_api_dispose (GObject *object)
   g_clear_object (&self->watch);
   g_clear_pointer (&self->requests, g_hash_table_unref);
   g_clear_pointer (&self->latency, g_hash_table_unref);
+  g_clear_pointer (&self->buckets, g_hash_table_unref);
   g_clear_object (&self->store);
   g_clear_pointer (&self->openapi, g_bytes_unref);
 
@@ -1086,6 +1157,7 @@ rc_api_init (RcApi *self)
 {
   self->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->latency = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->buckets = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   rc_api_connections_init (self);
 }
 

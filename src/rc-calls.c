@@ -549,9 +549,48 @@ on_dial_ready (GObject *source, GAsyncResult *result, gpointer user_data)
   }
 }
 
+/* Carriers flag SIMs that dial too much: [number:…] dial-interval and daily-dial-cap, counted
+ * from the stored calls so that a restart does not reset them. */
+static gboolean
+check_pacing (RcCalls *self, const char *number, gint64 now, guint *out_retry_after, GError **error)
+{
+  const RcNumberConfig *entry = rc_config_find_number (self->config, number);
+  g_autoptr (GDateTime) utc_now = g_date_time_new_from_unix_utc (now / G_USEC_PER_SEC);
+  g_autoptr (GDateTime) midnight = NULL;
+  g_autoptr (GDateTime) tomorrow = NULL;
+  guint today = 0;
+  gint64 last = 0;
+
+  if (entry == NULL || (entry->dial_interval == 0 && entry->daily_dial_cap == 0))
+    return TRUE;
+  midnight = g_date_time_new_utc (g_date_time_get_year (utc_now), g_date_time_get_month (utc_now),
+                                  g_date_time_get_day_of_month (utc_now), 0, 0, 0);
+  tomorrow = g_date_time_add_days (midnight, 1);
+  if (!rc_store_line_dials (self->store, number, g_date_time_to_unix (midnight) * G_USEC_PER_SEC,
+                            &today, &last, error))
+    return FALSE;
+  if (entry->daily_dial_cap != 0 && today >= entry->daily_dial_cap) {
+    *out_retry_after = (guint)MAX (1, g_date_time_to_unix (tomorrow) - now / G_USEC_PER_SEC);
+    g_set_error (error, RC_ERROR, RC_ERROR_RATE_LIMITED,
+                 "%s reached its daily-dial-cap of %u dials (UTC day)", number,
+                 entry->daily_dial_cap);
+    return FALSE;
+  }
+  if (entry->dial_interval != 0 && last != 0
+      && now - last < (gint64)entry->dial_interval * G_USEC_PER_SEC) {
+    *out_retry_after
+        = (guint)((last + (gint64)entry->dial_interval * G_USEC_PER_SEC - now + G_USEC_PER_SEC - 1)
+                  / G_USEC_PER_SEC);
+    g_set_error (error, RC_ERROR, RC_ERROR_RATE_LIMITED,
+                 "%s may dial once every %u s (dial-interval)", number, entry->dial_interval);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 RcCall *
 rc_calls_dial (RcCalls *self,
-               const RcDialRequest *request,
+               RcDialRequest *request,
                RcDialRender render,
                gpointer render_data,
                char **out_body,
@@ -587,6 +626,8 @@ rc_calls_dial (RcCalls *self,
     g_set_error_literal (error, RC_ERROR, RC_ERROR_LINE_BUSY, "this number already has a call");
     return NULL;
   }
+  if (!check_pacing (self, line->number, now, &request->retry_after, error))
+    return NULL;
 
   call = rc_call_new ();
   call->call_id = g_uuid_string_random ();

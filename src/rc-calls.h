@@ -32,15 +32,17 @@ typedef struct {
   gint64 key_id;
   const char *idempotency_key;
   const char *request_digest;
+  guint retry_after; /* out: with RC_ERROR_RATE_LIMITED, seconds until a dial is allowed */
 } RcDialRequest;
 
 /* Validates the line, stores the call (status initiating, its first event and the idempotency
  * record, in one transaction) and starts the modem work, which completes later. Returns the new
- * call, or NULL with RC_ERROR_NOT_PROVISIONED, _NO_MODEM, _NO_MODEMMANAGER, _LINE_BUSY, _STORE.
+ * call, or NULL with RC_ERROR_NOT_PROVISIONED, _NO_MODEM, _NO_MODEMMANAGER, _LINE_BUSY,
+ * _RATE_LIMITED (the number's dial-interval or daily-dial-cap), _STORE.
  * @render builds the response body stored for idempotent replay. */
 typedef char *(*RcDialRender) (const RcCall *call, gpointer user_data);
 RcCall *rc_calls_dial (RcCalls *self,
-                       const RcDialRequest *request,
+                       RcDialRequest *request,
                        RcDialRender render,
                        gpointer render_data,
                        char **out_body,

@@ -31,6 +31,8 @@ static const guint default_retry_schedule[]
 #define RC_DEFAULT_API_CONNECTIONS 512
 #define RC_DEFAULT_HEADER_TIMEOUT 10
 #define RC_DEFAULT_IDLE_TIMEOUT 60
+#define RC_DEFAULT_RATE_LIMIT 50
+#define RC_DEFAULT_RATE_BURST 100
 #define RC_DEFAULT_DISABLE_AFTER (5 * 24 * 3600)
 #define RC_MAX_RETRY_DELAY (7 * 24 * 3600)
 #define RC_MAX_RETRY_STEPS 50
@@ -40,12 +42,14 @@ static const char *const known_keys[][2] = {
   { "api", "max-body-bytes" },       { "api", "max-json-depth" },
   { "api", "max-connections" },      { "api", "header-timeout" },
   { "api", "idle-timeout" },         { "api", "metrics-public" },
+  { "api", "rate-limit" },           { "api", "rate-burst" },
   { "store", "database" },           { "modemmanager", "delete-terminated-calls" },
   { "webhook", "retry-schedule" },   { "webhook", "attempt-timeout" },
   { "webhook", "max-connections" },  { "webhook", "disable-after" },
 };
 
-static const char *const number_keys[] = { "iccid", "modem", "slot", "tariff-usd-per-minute" };
+static const char *const number_keys[]
+    = { "iccid", "modem", "slot", "tariff-usd-per-minute", "dial-interval", "daily-dial-cap" };
 
 static void
 rc_number_config_free (RcNumberConfig *number)
@@ -75,6 +79,8 @@ rc_config_new_defaults (void)
   config->max_connections = RC_DEFAULT_API_CONNECTIONS;
   config->header_timeout = RC_DEFAULT_HEADER_TIMEOUT;
   config->idle_timeout = RC_DEFAULT_IDLE_TIMEOUT;
+  config->rate_limit = RC_DEFAULT_RATE_LIMIT;
+  config->rate_burst = RC_DEFAULT_RATE_BURST;
   config->disable_after = RC_DEFAULT_DISABLE_AFTER;
   config->numbers = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_number_config_free);
   return config;
@@ -193,6 +199,7 @@ load_number (GKeyFile *file, const char *group, RcConfig *config, GError **error
   RcNumberConfig *number;
   const char *e164 = group + strlen (RC_NUMBER_GROUP_PREFIX);
   guint64 slot = 0;
+  guint64 value;
   g_autofree char *tariff = NULL;
 
   if (!rc_e164_is_valid (e164))
@@ -213,6 +220,14 @@ load_number (GKeyFile *file, const char *group, RcConfig *config, GError **error
     return fail_key (error, group, "iccid", "set exactly one of iccid= or modem=");
   if (number->slot != 0 && number->modem == NULL)
     return fail_key (error, group, "slot", "slot= goes with modem=");
+  value = 0;
+  if (!read_uint (file, group, "dial-interval", 0, 86400, &value, error))
+    return FALSE;
+  number->dial_interval = (guint)value;
+  value = 0;
+  if (!read_uint (file, group, "daily-dial-cap", 0, 100000, &value, error))
+    return FALSE;
+  number->daily_dial_cap = (guint)value;
   tariff = g_key_file_get_string (file, group, "tariff-usd-per-minute", NULL);
   if (tariff != NULL && !parse_tariff (g_strstrip (tariff), &number->tariff_micro_usd))
     return fail_key (error, group, "tariff-usd-per-minute", "expected a price such as 0.02");
@@ -240,6 +255,9 @@ read_retry_schedule (GKeyFile *file, RcConfig *config, GError **error)
                                      NULL))
       return fail_key (error, "webhook", "retry-schedule",
                        "each delay is a whole number of seconds up to 604800");
+    if (i == 0 && delay != 0)
+      return fail_key (error, "webhook", "retry-schedule",
+                       "the first entry is the first attempt, sent at once: it must be 0");
     seconds = (guint)delay;
     g_array_append_val (config->retry_schedule, seconds);
   }
@@ -302,6 +320,14 @@ load_keys (GKeyFile *file, RcConfig *config, GError **error)
   if (!read_uint (file, "api", "idle-timeout", 1, 3600, &value, error))
     return FALSE;
   config->idle_timeout = value;
+  value = config->rate_limit;
+  if (!read_uint (file, "api", "rate-limit", 0, 100000, &value, error))
+    return FALSE;
+  config->rate_limit = value;
+  value = config->rate_burst;
+  if (!read_uint (file, "api", "rate-burst", 1, 1000000, &value, error))
+    return FALSE;
+  config->rate_burst = value;
   value = config->disable_after;
   if (!read_uint (file, "webhook", "disable-after", 1, 365 * 24 * 3600, &value, error))
     return FALSE;

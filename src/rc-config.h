@@ -20,6 +20,8 @@ typedef struct {
   char *modem;             /* nullable: ... or by modem equipment id */
   int slot;                /* with modem=: SIM slot (1-based); 0 = any/primary */
   gint64 tariff_micro_usd; /* per started minute of connected outbound time; < 0: none */
+  guint dial_interval;     /* seconds between two dials from this number; 0: none */
+  guint daily_dial_cap;    /* dials per UTC day from this number; 0: no cap */
 } RcNumberConfig;
 
 typedef struct {
@@ -36,6 +38,8 @@ typedef struct {
   guint max_connections;      /* [api] max-connections: open client connections */
   guint header_timeout;       /* [api] header-timeout: seconds to send a request's headers */
   guint idle_timeout;         /* [api] idle-timeout: seconds a connection may wait idle */
+  guint rate_limit;           /* [api] rate-limit: requests per second per API key; 0: off */
+  guint rate_burst;           /* [api] rate-burst: requests a key may make at once */
   guint disable_after;        /* [webhook] disable-after: seconds of continuous failure */
   gboolean metrics_public;    /* [api] metrics-public: GET /metrics without a key */
   GPtrArray *numbers;         /* RcNumberConfig */

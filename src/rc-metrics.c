@@ -41,7 +41,12 @@ rc_histogram_format (const RcHistogram *histogram,
                             histogram->buckets[i]);
   }
   g_ascii_formatd (number, sizeof number, "%.6f", histogram->sum);
-  g_string_append_printf (out, "%s_sum{%s} %s\n", name, labels, number);
-  g_string_append_printf (out, "%s_count{%s} %" G_GUINT64_FORMAT "\n", name, labels,
-                          histogram->count);
+  if (*labels != '\0') {
+    g_string_append_printf (out, "%s_sum{%s} %s\n", name, labels, number);
+    g_string_append_printf (out, "%s_count{%s} %" G_GUINT64_FORMAT "\n", name, labels,
+                            histogram->count);
+  } else {
+    g_string_append_printf (out, "%s_sum %s\n", name, number);
+    g_string_append_printf (out, "%s_count %" G_GUINT64_FORMAT "\n", name, histogram->count);
+  }
 }

@@ -9,8 +9,8 @@
 
 G_BEGIN_DECLS
 
-/* A Prometheus histogram of durations in seconds, with fixed buckets (5 ms to 10 s). */
-#define RC_HISTOGRAM_N_BUCKETS 10
+/* A Prometheus histogram of durations in seconds, with fixed buckets (5 ms to 30 s). */
+#define RC_HISTOGRAM_N_BUCKETS 12
 
 typedef struct {
   guint64 buckets[RC_HISTOGRAM_N_BUCKETS + 1]; /* cumulative; the last one is +Inf */

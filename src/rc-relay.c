@@ -332,9 +332,9 @@ on_body_read (GObject *source, GAsyncResult *result, gpointer user_data)
       = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
 
   if (bytes == NULL) {
+    /* The status line and headers arrived: they decide; a broken body does not matter. */
     if (!attempt_abandoned (attempt, error))
-      finish_attempt (attempt, soup_message_get_status (attempt->msg),
-                      classify_error (attempt, error));
+      finish_with_response (attempt);
     return;
   }
   attempt->received += g_bytes_get_size (bytes);
@@ -511,9 +511,11 @@ scan (RcRelay *self)
     }
   }
 
-  /* Wake for the next retry due; completions wake us earlier. */
+  /* Wake for the next retry that comes due; deliveries due now but not started (the endpoint
+   * at its connection limit, or behind an earlier event of the same call) start when an attempt
+   * in flight completes, which scans again. */
   g_clear_error (&error);
-  next = rc_store_next_delivery_time (self->store, &error);
+  next = rc_store_next_delivery_time (self->store, now, &error);
   if (next > now)
     schedule_scan (self, g_get_monotonic_time () + (next - now));
   else

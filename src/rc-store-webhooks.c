@@ -25,6 +25,10 @@
 #define RC_WEBHOOK_SECRET_BYTES 32
 #define RC_WEBHOOK_ALL_CALLS "call.*"
 
+/* "dlv_" + 26 lowercase hex digits (104 random bits), made in SQL so the outbox rows of an
+ * event are inserted by one statement. */
+#define DELIVERY_ID_SQL "'dlv_' || lower (hex (randomblob (13)))"
+
 #define WEBHOOK_COLUMNS                                                                            \
   "id, webhook_id, url, events, description, secret, enabled, disabled_reason, created_at, "       \
   "updated_at, failing_since"
@@ -350,7 +354,7 @@ rc_store_enqueue_deliveries (
       self,
       "INSERT INTO deliveries (delivery_id, webhook, event_id, event_type, call_id, sequence, "
       "  next_attempt_at, created_at, updated_at) "
-      "SELECT 'dlv_' || lower (hex (randomblob (13))), w.id, e.event_id, e.type, e.call_id, "
+      "SELECT " DELIVERY_ID_SQL ", w.id, e.event_id, e.type, e.call_id, "
       "  e.sequence, ?2, ?2, ?2 FROM webhooks w, events e "
       "WHERE e.event_id = ?1 AND w.enabled = 1 AND ((w.events = '" RC_WEBHOOK_ALL_CALLS
       "' AND e.type LIKE 'call.%') OR instr (' ' || w.events || ' ', ' ' || e.type || ' ') > 0)",
@@ -391,7 +395,7 @@ rc_store_list_due_deliveries (RcStore *self, gint64 now, guint limit, GError **e
 }
 
 gint64
-rc_store_next_delivery_time (RcStore *self, GError **error)
+rc_store_next_delivery_time (RcStore *self, gint64 after, GError **error)
 {
   g_autoptr (sqlite3_stmt) statement = NULL;
   int rc;
@@ -400,10 +404,12 @@ rc_store_next_delivery_time (RcStore *self, GError **error)
 
   statement = rc_store_prepare (self,
                                 "SELECT min (d.next_attempt_at) FROM deliveries d JOIN webhooks w "
-                                "ON w.id = d.webhook WHERE d.status = 'pending' AND w.enabled = 1",
+                                "ON w.id = d.webhook WHERE d.status = 'pending' AND w.enabled = 1 "
+                                "AND d.next_attempt_at > ?1",
                                 "finding the next delivery", error);
   if (statement == NULL)
     return 0;
+  sqlite3_bind_int64 (statement, 1, after);
   rc = sqlite3_step (statement);
   if (rc != SQLITE_ROW) {
     rc_store_set_sqlite_error (self, error, "finding the next delivery");
@@ -628,23 +634,26 @@ rc_store_add_test_delivery (RcStore *self, const char *webhook_id, gint64 now, G
 
   if (webhook == NULL)
     return NULL;
-  delivery_id = rc_store_new_id ("dlv_", error);
-  event_id = delivery_id ? rc_store_new_id ("evt_", error) : NULL;
+  event_id = rc_store_new_id ("evt_", error);
   if (event_id == NULL)
     return NULL;
   statement = rc_store_prepare (self,
                                 "INSERT INTO deliveries (delivery_id, webhook, event_id, "
                                 "event_type, next_attempt_at, created_at, updated_at) VALUES "
-                                "(?1, ?2, ?3, 'webhook.test', ?4, ?4, ?4)",
+                                "(" DELIVERY_ID_SQL ", ?2, ?3, 'webhook.test', ?4, ?4, ?4) "
+                                "RETURNING delivery_id",
                                 "queueing a test delivery", error);
   if (statement == NULL)
     return NULL;
-  rc_store_bind_text (statement, 1, delivery_id);
   sqlite3_bind_int64 (statement, 2, webhook->id);
   rc_store_bind_text (statement, 3, event_id);
   sqlite3_bind_int64 (statement, 4, now);
-  if (!rc_store_step_done (self, statement, "queueing a test delivery", error))
+  if (sqlite3_step (statement) != SQLITE_ROW) {
+    rc_store_set_sqlite_error (self, error, "queueing a test delivery");
     return NULL;
+  }
+  delivery_id = rc_store_column_dup_text (statement, 0);
+  sqlite3_reset (statement);
   return rc_store_get_delivery (self, webhook_id, delivery_id, error);
 }
 

@@ -1156,6 +1156,37 @@ rc_store_list_events (RcStore *self, const char *call_id, GError **error)
 }
 
 gboolean
+rc_store_line_dials (RcStore *self,
+                     const char *line,
+                     gint64 since,
+                     guint *out_count,
+                     gint64 *out_last,
+                     GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (RC_IS_STORE (self), FALSE);
+
+  /* calls_by_from covers (from_number, created_at, …, direction): an index range, no table. */
+  statement = rc_store_prepare (self,
+                                "SELECT count (*) FILTER (WHERE created_at >= ?2), "
+                                "coalesce (max (created_at), 0) FROM calls "
+                                "WHERE from_number = ?1 AND direction = 'outbound'",
+                                "counting a number's dials", error);
+  if (statement == NULL)
+    return FALSE;
+  rc_store_bind_text (statement, 1, line);
+  sqlite3_bind_int64 (statement, 2, since);
+  if (sqlite3_step (statement) != SQLITE_ROW) {
+    rc_store_set_sqlite_error (self, error, "counting a number's dials");
+    return FALSE;
+  }
+  *out_count = (guint)sqlite3_column_int64 (statement, 0);
+  *out_last = sqlite3_column_int64 (statement, 1);
+  return TRUE;
+}
+
+gboolean
 rc_store_count_calls (RcStore *self, guint out_counts[7], GError **error)
 {
   g_autoptr (sqlite3_stmt) statement = NULL;

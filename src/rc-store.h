@@ -91,6 +91,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcEvent, rc_event_free)
 /* A call's events in sequence order (GPtrArray of RcEvent). */
 GPtrArray *rc_store_list_events (RcStore *self, const char *call_id, GError **error);
 
+/* Outbound calls from @line created at or after @since (µs), and the newest one's created_at (0
+ * if none ever), for per-number pacing. */
+gboolean rc_store_line_dials (RcStore *self,
+                              const char *line,
+                              gint64 since,
+                              guint *out_count,
+                              gint64 *out_last,
+                              GError **error);
+
 /* Counts by status, for health and metrics: @out_counts has one slot per RcCallStatus. */
 gboolean rc_store_count_calls (RcStore *self, guint out_counts[7], GError **error);
 
@@ -208,8 +217,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcDelivery, rc_delivery_free)
 /* Pending deliveries due at @now, of enabled webhooks, each the lowest pending sequence of its
  * (webhook, call), oldest due first, at most @limit (RcDelivery). */
 GPtrArray *rc_store_list_due_deliveries (RcStore *self, gint64 now, guint limit, GError **error);
-/* Earliest next_attempt_at of a pending delivery of an enabled webhook; 0 if none. */
-gint64 rc_store_next_delivery_time (RcStore *self, GError **error);
+/* Earliest next_attempt_at later than @after of a pending delivery of an enabled webhook; 0 if
+ * none. */
+gint64 rc_store_next_delivery_time (RcStore *self, gint64 after, GError **error);
 /* The event a delivery carries (for webhook.test, made from the delivery itself). */
 RcEvent *rc_store_get_delivery_event (RcStore *self, const RcDelivery *delivery, GError **error);
 /* One transaction: the attempt row and the delivery's new status, attempts, next_attempt_at,

@@ -14,8 +14,10 @@ lint      structural checks: valid JSON, OpenAPI 3.0.x, every local $ref resolve
 validate  validates the response body in BODY_FILE ("-" for standard input) against the schema
           documented for METHOD PATH STATUS. PATH is a template such as /v1/calls/{call_id} or a
           concrete path such as /v1/calls/0b6c…; a query string is ignored. A response documented
-          without content must have an empty body.
-selftest  validates hand-written valid and invalid bodies and asserts the verdicts.
+          without content must have an empty body. A response documented only as text (e.g.
+          "text/plain; version=0.0.4" for GET /metrics) is validated as one string.
+selftest  validates hand-written valid and invalid bodies and asserts the verdicts, also of the
+          webhook payload schema (components/schemas/WebhookEvent) that reachcelld sends.
 
 Exit status: 0 valid / all checks passed, 1 invalid / a check failed, 2 usage or input error.
 
@@ -344,7 +346,11 @@ def validate_body(doc, method, path, status, body_text):
             return ["%s: documented without a body, but the body is %r" % (where, body_text[:200])]
         return []
     if "application/json" not in content:
-        return ["%s: no application/json content documented" % where]
+        text_media = [m for m in content if m.split(";")[0].strip().lower().startswith("text/")]
+        if not text_media:
+            return ["%s: no application/json content documented" % where]
+        validator = validator_for(doc, content[text_media[0]].get("schema", {}))
+        return ["%s: body: %s" % (where, error.message) for error in validator.iter_errors(body_text)]
     try:
         body = json.loads(body_text)
     except ValueError as e:
@@ -418,6 +424,32 @@ def drop(obj, key):
 
 META = {"total": 2, "page": 1, "per_page": 20, "total_pages": 1}
 
+WEBHOOK = {"id": "wh_has6sdbd8p2zr24pkk89mzd8ew", "url": "https://example.com/hooks/reachcell",
+           "events": "call.*", "description": None, "enabled": True, "disabled_reason": None,
+           "failing_since": None, "created_at": "2026-06-08T13:30:06Z",
+           "updated_at": "2026-06-08T13:30:06Z"}
+WEBHOOK_NEW = dict(WEBHOOK, secret="whsec_G9d9uj3DI84wT+dC2UabrrlisPZMzl4GFnpZEhMyA24=")
+WEBHOOK_GONE = dict(WEBHOOK, events=["call.missed", "call.ended"], description="CRM", enabled=False,
+                    disabled_reason="the endpoint answered 410 Gone",
+                    failing_since="2026-06-08T13:31:00Z", updated_at="2026-06-08T13:32:00Z")
+DELIVERY_TEST = {"id": "dlv_axp9dqth5mrfbf8h1whajsgzbr", "webhook_id": "wh_has6sdbd8p2zr24pkk89mzd8ew",
+                 "event_id": "evt_jf3j77ddaxadyn9w7wy71bdxar", "event_type": "webhook.test",
+                 "call_id": None, "sequence": None, "status": "pending",
+                 "next_attempt_at": "2026-06-08T13:30:06Z", "created_at": "2026-06-08T13:30:06Z",
+                 "updated_at": "2026-06-08T13:30:06Z", "attempts": []}
+DELIVERY_CALL = dict(DELIVERY_TEST, id="dlv_0123456789abcdef0123456789", event_type="call.missed",
+                     call_id=CALL["call_id"], sequence=3, status="failed", next_attempt_at=None,
+                     attempts=[{"attempted_at": "2026-06-08T13:30:06Z", "http_status": None,
+                                "error": "connection_refused", "duration_ms": 5},
+                               {"attempted_at": "2026-06-08T13:30:11Z", "http_status": 302,
+                                "error": "redirect", "duration_ms": 12},
+                               {"attempted_at": "2026-06-08T13:35:11Z", "http_status": 200,
+                                "error": None, "duration_ms": 40},
+                               {"attempted_at": "2026-06-08T14:05:11Z", "http_status": 410,
+                                "error": "http_status", "duration_ms": 9}])
+METRICS = ("# HELP reachcelld_calls Calls stored, by status.\n# TYPE reachcelld_calls gauge\n"
+           "reachcelld_calls{status=\"initiating\"} 0\n")
+
 # (expected valid?, method, path, status, body: object, or a string sent as is)
 SAMPLES = [
     (True, "POST", "/v1/calls/dial", 202, ok(CALL)),
@@ -479,6 +511,86 @@ SAMPLES = [
     (False, "GET", "/v1/health", 401, err("unauthorized")),
     (True, "GET", "/v1/openapi.json", 200, {"openapi": "3.0.3", "info": {}, "paths": {}}),
     (False, "GET", "/v1/openapi.json", 200, "{not json"),
+    # webhooks
+    (True, "POST", "/v1/webhooks", 201, ok(WEBHOOK_NEW)),
+    (False, "POST", "/v1/webhooks", 201, ok(WEBHOOK)),  # the secret is only here, and required
+    (False, "POST", "/v1/webhooks", 201, ok(dict(WEBHOOK_NEW, secret="s3cr3t"))),
+    (False, "POST", "/v1/webhooks", 200, ok(WEBHOOK_NEW)),
+    (True, "POST", "/v1/webhooks", 422, err("invalid_url", "url must use http or https", "url")),
+    (False, "POST", "/v1/webhooks", 400, err("invalid_url", "url must use http or https", "url")),
+    (True, "POST", "/v1/webhooks", 400, err("invalid_parameter", "unknown field enabled", "enabled")),
+    (True, "POST", "/v1/webhooks", 415, err("unsupported_media_type")),
+    (True, "PUT", "/v1/webhooks", 405, err("method_not_allowed", "this route allows only GET, POST")),
+    (True, "GET", "/v1/webhooks", 200, ok([WEBHOOK, WEBHOOK_GONE])),
+    (True, "GET", "/v1/webhooks", 200, ok([])),
+    (False, "GET", "/v1/webhooks", 200, ok([WEBHOOK_NEW])),  # never a secret in lists
+    (False, "GET", "/v1/webhooks", 200, ok([WEBHOOK], meta=META)),
+    (False, "GET", "/v1/webhooks", 200, ok([dict(WEBHOOK, events=[])])),
+    (False, "GET", "/v1/webhooks", 200, ok([dict(WEBHOOK, events="call.missed")])),
+    (False, "GET", "/v1/webhooks", 200, ok([dict(WEBHOOK, events=["call.missed", "call.missed"])])),
+    (False, "GET", "/v1/webhooks", 200, ok([dict(WEBHOOK, events=["webhook.test"])])),
+    (False, "GET", "/v1/webhooks", 200, ok([dict(WEBHOOK, events=["call.*", "call.ringing"])])),
+    (False, "GET", "/v1/webhooks", 200, ok([drop(WEBHOOK, "failing_since")])),
+    (False, "GET", "/v1/webhooks", 200, ok([dict(WEBHOOK, id="wh_1")])),
+    (False, "GET", "/v1/webhooks", 200, ok([dict(WEBHOOK, description="x" * 257)])),
+    (True, "GET", "/v1/webhooks/wh_has6sdbd8p2zr24pkk89mzd8ew", 200, ok(WEBHOOK_GONE)),
+    (True, "GET", "/v1/webhooks/{webhook_id}", 404, err("not_found", "no such webhook")),
+    (False, "GET", "/v1/webhooks/{webhook_id}", 404, err("invalid_parameter", "no such webhook")),
+    (True, "PATCH", "/v1/webhooks/{webhook_id}", 200, ok(dict(WEBHOOK, enabled=False, disabled_reason="disabled through the API"))),
+    (True, "PATCH", "/v1/webhooks/{webhook_id}", 422, err("invalid_url", "url has no host", "url")),
+    (True, "PATCH", "/v1/webhooks/{webhook_id}", 400, err("invalid_parameter", "enabled must be true or false", "enabled")),
+    (False, "PATCH", "/v1/webhooks/{webhook_id}", 200, ok(dict(WEBHOOK, enabled="false"))),
+    (True, "DELETE", "/v1/webhooks/{webhook_id}", 200, ok(WEBHOOK)),
+    (False, "DELETE", "/v1/webhooks/{webhook_id}", 204, ""),
+    (True, "POST", "/v1/webhooks/{webhook_id}", 405, err("method_not_allowed", "this route allows only GET, PATCH, DELETE")),
+    (True, "GET", "/v1/webhooks/{webhook_id}/deliveries", 200, ok([DELIVERY_TEST, DELIVERY_CALL], meta=META)),
+    (True, "GET", "/v1/webhooks/{webhook_id}/deliveries?page=7", 200, ok([], meta=dict(META, page=7))),
+    (False, "GET", "/v1/webhooks/{webhook_id}/deliveries", 200, ok([DELIVERY_TEST])),  # meta is required
+    (False, "GET", "/v1/webhooks/{webhook_id}/deliveries", 200, ok([dict(DELIVERY_TEST, status="queued")], meta=META)),
+    (False, "GET", "/v1/webhooks/{webhook_id}/deliveries", 200, ok([dict(DELIVERY_TEST, sequence=0)], meta=META)),
+    (False, "GET", "/v1/webhooks/{webhook_id}/deliveries", 200, ok([dict(DELIVERY_TEST, event_type="call.answering")], meta=META)),
+    (False, "GET", "/v1/webhooks/{webhook_id}/deliveries", 200, ok([drop(DELIVERY_TEST, "attempts")], meta=META)),
+    (False, "GET", "/v1/webhooks/{webhook_id}/deliveries", 200,
+     ok([dict(DELIVERY_CALL, attempts=[{"attempted_at": "2026-06-08T13:30:06Z", "http_status": None, "error": "refused", "duration_ms": 5}])], meta=META)),
+    (False, "GET", "/v1/webhooks/{webhook_id}/deliveries", 200,
+     ok([dict(DELIVERY_CALL, attempts=[{"attempted_at": "2026-06-08T13:30:06Z", "http_status": 200, "error": None}])], meta=META)),
+    (False, "GET", "/v1/webhooks/{webhook_id}/deliveries", 200,
+     ok([dict(DELIVERY_CALL, attempts=[{"attempted_at": "2026-06-08T13:30:06Z", "http_status": 200, "error": None, "duration_ms": 1.5}])], meta=META)),
+    (True, "GET", "/v1/webhooks/{webhook_id}/deliveries", 400, err("invalid_parameter", "unknown query parameter foo", "foo")),
+    (True, "GET", "/v1/webhooks/{webhook_id}/deliveries", 404, err("not_found", "no such webhook")),
+    (True, "POST", "/v1/webhooks/{webhook_id}/deliveries", 405, err("method_not_allowed", "this route allows only GET")),
+    (True, "POST", "/v1/webhooks/{webhook_id}/test", 202, ok(DELIVERY_TEST)),
+    (False, "POST", "/v1/webhooks/{webhook_id}/test", 200, ok(DELIVERY_TEST)),
+    (False, "POST", "/v1/webhooks/{webhook_id}/test", 202, ok(WEBHOOK)),
+    (True, "POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", 202, ok(dict(DELIVERY_CALL, status="pending", next_attempt_at="2026-06-09T08:00:00Z"))),
+    (True, "POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", 404, err("not_found", "no such delivery")),
+    (True, "GET", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", 405, err("method_not_allowed", "this route allows only POST")),
+    (True, "POST", "/v1/webhooks/{webhook_id}/test", 401, err("unauthorized", "the API key is unknown or revoked")),
+    # metrics
+    (True, "GET", "/metrics", 200, METRICS),
+    (False, "GET", "/metrics", 200, ok(HEALTH)),
+    (True, "GET", "/metrics", 401, err("unauthorized", "send the API key as Authorization: Bearer ak_…")),
+    (True, "POST", "/metrics", 405, err("method_not_allowed", "this route allows only GET")),
+]
+
+# Payloads reachcelld sends to webhooks: (expected valid?, body) against #/components/schemas/WebhookEvent
+TEST_EVENT = {"id": "evt_jf3j77ddaxadyn9w7wy71bdxar", "type": "webhook.test", "created_at": "2026-06-08T13:30:06Z",
+              "data": {"webhook_id": "wh_has6sdbd8p2zr24pkk89mzd8ew", "message": "This is a test event from reachcelld."}}
+CALL_EVENT = {"id": "evt_jf3j77ddaxadyn9w7wy71bdxar", "type": "call.missed", "created_at": "2026-06-08T13:30:30Z",
+              "sequence": 3, "data": MISSED_WITHHELD}
+EVENT_SAMPLES = [
+    (True, TEST_EVENT),
+    (True, CALL_EVENT),
+    (True, dict(CALL_EVENT, type="call.initiating", sequence=1, data=CALL)),
+    (False, dict(TEST_EVENT, sequence=1)),  # no sequence on test events
+    (False, drop(CALL_EVENT, "sequence")),
+    (False, dict(CALL_EVENT, sequence=0)),
+    (False, dict(CALL_EVENT, type="call.answering")),
+    (False, dict(CALL_EVENT, data=dict(CALL, status="answering"))),
+    (False, dict(CALL_EVENT, data=TEST_EVENT["data"])),
+    (False, dict(TEST_EVENT, data=CALL)),
+    (False, dict(CALL_EVENT, id="dlv_axp9dqth5mrfbf8h1whajsgzbr")),
+    (False, dict(CALL_EVENT, extra=True)),
 ]
 
 
@@ -496,6 +608,14 @@ def selftest(doc):
                             % (method, path, status, "valid" if expected else "invalid",
                                "valid" if not problems else "invalid",
                                (": " + problems[0]) if problems else " (sample: %s)" % text[:160]))
+
+    event_validator = validator_for(doc, {"$ref": "#/components/schemas/WebhookEvent"})
+    for expected, body in EVENT_SAMPLES:
+        problems = list(event_validator.iter_errors(body))
+        if (not problems) != expected:
+            failures.append("WebhookEvent: expected %s, got %s: %s"
+                            % ("valid" if expected else "invalid", "valid" if not problems else "invalid",
+                               json.dumps(body)[:160]))
 
     # The linter must fail a broken copy.
     broken = copy.deepcopy(doc)
@@ -520,7 +640,7 @@ def selftest(doc):
 
     for failure in failures:
         print("FAIL: " + failure)
-    print("selftest: %d samples, %d failure(s)" % (len(SAMPLES), len(failures)))
+    print("selftest: %d samples, %d failure(s)" % (len(SAMPLES) + len(EVENT_SAMPLES), len(failures)))
     return 1 if failures else 0
 
 

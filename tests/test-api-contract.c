@@ -2145,7 +2145,7 @@ test_lifecycle (void)
       rc_reply_assert_error (before, 503, "modemmanager_unavailable");
     }
 
-    write_file (config, "[api]\nmax-body-bytes=1024\n\n"
+    write_file (config, "[api]\nmax-body-bytes=1024\nrate-limit=0\n\n"
                         "[number:" LINE1 "]\niccid=" LINE1_ICCID "\n\n"
                         "[number:" LINE4 "]\nmodem=" MODEM_ID "\nslot=2\n");
     g_subprocess_send_signal (daemon->process, SIGHUP);
@@ -2161,7 +2161,7 @@ test_lifecycle (void)
       rc_reply_assert_error (large, 413, "payload_too_large");
     }
 
-    write_file (config, "[api]\nmax-body-bytes=4096\nmax-json-depth=1\n\n"
+    write_file (config, "[api]\nmax-body-bytes=4096\nmax-json-depth=1\nrate-limit=0\n\n"
                         "[number:" LINE1 "]\niccid=" LINE1_ICCID "\n");
     warned.path = daemon->log_path;
     g_subprocess_send_signal (daemon->process, SIGHUP);
@@ -2298,7 +2298,8 @@ fixture_setup (void)
 
   fx.database = scratch_path ("reachcelld.db");
   fx.config = scratch_path ("reachcelld.conf");
-  write_file (fx.config, "[daemon]\nlog-personal-info=true\n\n"
+  /* No per-key rate limit: these cases make thousands of requests in seconds. */
+  write_file (fx.config, "[daemon]\nlog-personal-info=true\n\n[api]\nrate-limit=0\n\n"
                          "[number:" LINE1 "]\niccid=" LINE1_ICCID "\n\n"
                          "[number:" LINE2 "]\nmodem=" MODEM_ID "\nslot=2\n");
 
@@ -2357,6 +2358,60 @@ fixture_setup (void)
   g_ptr_array_sort (fx.reference, compare_newest_first);
 }
 
+/* Per API key: [api] rate-limit requests per second with a bucket of [api] rate-burst; one
+ * key's flood does not limit another key. A daemon of its own, with a small limit. */
+static void
+test_rate_limit (void)
+{
+  g_autofree char *config = scratch_path ("rate-limit.conf");
+  g_autofree char *database = scratch_path ("rate-limit.db");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcStore) store = NULL;
+  g_autoptr (Daemon) daemon = NULL;
+  g_autoptr (RcApiClient) client = NULL;
+  g_autofree char *key_a = NULL;
+  g_autofree char *key_b = NULL;
+  guint limited = 0;
+
+  write_file (config, "[api]\nrate-limit=1\nrate-burst=3\n");
+  store = rc_store_new (database, &error);
+  g_assert_no_error (error);
+  key_a = rc_store_create_key (store, "flood", NULL, &error);
+  key_b = rc_store_create_key (store, "calm", NULL, &error);
+  g_assert_no_error (error);
+  daemon = start_daemon (config, database);
+  client = rc_api_client_new (daemon->url, RC_SOURCE_DATADIR "/openapi.json");
+
+  /* A burst of 3 passes; then at most one a second: of 8 quick requests most are refused. */
+  for (guint i = 0; i < 8; i++) {
+    g_autoptr (RcReply) reply
+        = rc_api_client_request (client, "GET", "/v1/calls", key_a, NULL, NULL, 0, NULL);
+
+    if (i < 3)
+      g_assert_cmpuint (reply->status, ==, 200);
+    if (reply->status == 429) {
+      const char *retry_after = soup_message_headers_get_one (reply->headers, "Retry-After");
+      guint64 seconds = 0;
+
+      rc_reply_assert_error (reply, 429, "rate_limited");
+      g_assert_true (
+          g_ascii_string_to_unsigned (retry_after ? retry_after : "", 10, 1, 2, &seconds, NULL));
+      rc_api_client_assert_documented (client, "GET", "/v1/calls", reply);
+      limited++;
+    }
+  }
+  g_assert_cmpuint (limited, >=, 3);
+  {
+    g_autoptr (RcReply) other
+        = rc_api_client_request (client, "GET", "/v1/calls", key_b, NULL, NULL, 0, NULL);
+    g_autoptr (RcReply) health
+        = rc_api_client_request (client, "GET", "/v1/health", NULL, NULL, NULL, 0, NULL);
+
+    g_assert_cmpuint (other->status, ==, 200);
+    g_assert_cmpuint (health->status, ==, 200);
+  }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -2374,6 +2429,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/rc/api-contract/idempotency", test_idempotency);
   g_test_add_func ("/rc/api-contract/routes-and-methods", test_routes_and_methods);
   g_test_add_func ("/rc/api-contract/lifecycle", test_lifecycle);
+  g_test_add_func ("/rc/api-contract/rate-limit", test_rate_limit);
   g_test_add_func ("/rc/api-contract/dates-digits-only", test_dates_digits_only);
   g_test_add_func ("/rc/api-contract/json-depth", test_json_depth);
   g_test_add_func ("/rc/api-contract/json-trailing-data", test_json_trailing_data);

@@ -23,6 +23,9 @@
 
 #define LINE0 "+4915100000001"
 #define LINE1 "+4915100000002"
+#define LINE2 "+4915100000003" /* dial-interval=3600 */
+#define LINE3 "+4915100000004" /* daily-dial-cap=1 */
+#define N_LINES 4
 #define REMOTE "+4915199999999"
 /* In a query string "+" means a space: numbers go %-encoded. */
 #define LINE0_Q "%2B4915100000001"
@@ -47,10 +50,31 @@ static const RcSimSpec sim1_spec = {
   .operator_code = "26202",
 };
 
+/* Two more lines to exercise per-number pacing. */
+static const RcSimSpec sim2_spec = {
+  .id = "sim2",
+  .imei = "356938035643825",
+  .imsi = "262031111111111",
+  .iccid = "89490200001111111116",
+  .own_number = LINE2,
+  .operator_code = "26203",
+};
+
+static const RcSimSpec sim3_spec = {
+  .id = "sim3",
+  .imei = "356938035643833",
+  .imsi = "262032222222222",
+  .iccid = "89490200002222222225",
+  .own_number = LINE3,
+  .operator_code = "26203",
+};
+
 static struct {
   RcHarness *harness;
   RcHarnessSim *sim0;
   RcHarnessSim *sim1;
+  RcHarnessSim *sim2;
+  RcHarnessSim *sim3;
   GSubprocess *daemon;
   char *base_url;
   char *key;
@@ -638,7 +662,8 @@ test_errors (void)
     { "GET", "/v1/calls?from_date=2026-02-30", fx.key, NULL, NULL, 400, "invalid_parameter" },
     { "GET", "/v1/calls?to_date=yesterday", fx.key, NULL, NULL, 400, "invalid_parameter" },
     { "GET", "/v1/calls?number=12345", fx.key, NULL, NULL, 400, "invalid_parameter" },
-    { "GET", "/v1/calls?api_key=x", fx.key, NULL, NULL, 400, "invalid_parameter" },
+    /* A key in the URL is refused even next to a good header: URLs end up in logs. */
+    { "GET", "/v1/calls?api_key=x", fx.key, NULL, NULL, 401, "unauthorized" },
     { "GET", "/v1/numbers/+4915177777777", fx.key, NULL, NULL, 404, "not_found" },
   };
 
@@ -739,7 +764,7 @@ test_numbers_and_health (void)
   assert_documented ("GET", "/v1/health", health);
   lines
       = json_node_get_array (json_object_get_member (json_node_get_object (numbers->root), "data"));
-  g_assert_cmpuint (json_array_get_length (lines), ==, 2);
+  g_assert_cmpuint (json_array_get_length (lines), ==, N_LINES);
   line = data_of (one);
   g_assert_cmpstr (json_object_get_string_member (line, "state"), ==, "available");
   g_assert_cmpstr (json_object_get_string_member (line, "provisioned_by"), ==, "configuration");
@@ -751,9 +776,42 @@ test_numbers_and_health (void)
 
   g_assert_cmpuint (health->status, ==, 200);
   g_assert_cmpstr (json_object_get_string_member (data_of (health), "modemmanager"), ==, "running");
-  g_assert_cmpint (json_object_get_int_member (data_of (health), "modems"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (data_of (health), "modems"), ==, N_LINES);
   g_assert_cmpuint (openapi->status, ==, 200);
   g_assert_nonnull (json_object_get_member (json_node_get_object (openapi->root), "openapi"));
+}
+
+static void
+assert_paced (const char *from, const char *reason, guint max_retry_after)
+{
+  g_autofree char *body = g_strdup_printf ("{\"from\":\"%s\",\"to\":\"%s\"}", from, REMOTE);
+  g_autoptr (Reply) reply
+      = request_full ("POST", "/v1/calls/dial", fx.key, "application/json", body, NULL);
+  const char *retry_after = soup_message_headers_get_one (reply->headers, "Retry-After");
+  guint64 seconds = 0;
+
+  assert_error (reply, 429, "rate_limited");
+  assert_documented ("POST", "/v1/calls/dial", reply);
+  g_assert_nonnull (strstr (reply->body, reason));
+  g_assert_nonnull (retry_after);
+  g_assert_true (g_ascii_string_to_unsigned (retry_after, 10, 1, max_retry_after, &seconds, NULL));
+}
+
+static void
+test_number_pacing (void)
+{
+  g_autofree char *first = dial (LINE2, REMOTE, NULL);
+  g_autofree char *capped = dial (LINE3, REMOTE, NULL);
+  g_autofree char *path = g_strconcat ("/v1/calls/", first, "/hangup", NULL);
+  g_autofree char *capped_path = g_strconcat ("/v1/calls/", capped, "/hangup", NULL);
+  g_autoptr (Reply) hangup = api ("POST", path, NULL);
+  g_autoptr (Reply) capped_hangup = api ("POST", capped_path, NULL);
+
+  g_assert_cmpuint (hangup->status, ==, 200);
+  g_assert_cmpuint (capped_hangup->status, ==, 200);
+  /* The line is free again, but its SIM may dial once an hour / once a day. */
+  assert_paced (LINE2, "dial-interval", 3600);
+  assert_paced (LINE3, "daily-dial-cap", 86400);
 }
 
 /* --- failure drills (last: they take modems, ModemManager and the daemon away) ------------- */
@@ -793,7 +851,7 @@ test_modem_unplugged_mid_call (void)
   /* The simulator still holds the call; clear it before the modem comes back. */
   g_free (rc_harness_sim_ctl_ok (fx.harness, fx.sim0, "hangup", "--silent", NULL));
   rc_harness_plug_sim (fx.harness, fx.sim0);
-  wait_lines_available (2);
+  wait_lines_available (N_LINES);
 }
 
 static gboolean
@@ -824,7 +882,7 @@ test_modemmanager_killed_mid_call (void)
   g_free (rc_harness_sim_ctl_ok (fx.harness, fx.sim0, "hangup", "--silent", NULL));
   rc_harness_start_modemmanager (fx.harness);
   rc_harness_replug_all (fx.harness);
-  wait_lines_available (2);
+  wait_lines_available (N_LINES);
 }
 
 static void
@@ -845,12 +903,12 @@ test_daemon_killed_mid_call (void)
   /* Killed while the call goes on: after the restart the record is reconciled with the call
    * ModemManager still has, and stays controllable. */
   restart_daemon (SIGKILL);
-  wait_lines_available (1);
+  wait_lines_available (N_LINES - 1); /* LINE0 has the call */
   still = wait_status (call_id, "connected");
   hangup = api ("POST", hangup_path, NULL);
   g_assert_cmpuint (hangup->status, ==, 200);
   assert_final (hangup, "ended", "local_hangup");
-  wait_lines_available (2);
+  wait_lines_available (N_LINES);
 }
 
 static void
@@ -866,7 +924,7 @@ test_daemon_down_while_call_ends (void)
   start_daemon ();
   final = wait_status (call_id, "ended");
   assert_final (final, "ended", "remote_hangup");
-  wait_lines_available (2);
+  wait_lines_available (N_LINES);
 }
 
 static void
@@ -881,7 +939,7 @@ test_daemon_stopped_cleanly (void)
   g_assert_cmpint (g_subprocess_get_exit_status (fx.daemon), ==, 0);
   g_clear_object (&fx.daemon);
   start_daemon ();
-  wait_lines_available (2);
+  wait_lines_available (N_LINES);
 }
 
 /* --- fixture ------------------------------------------------------------------------------- */
@@ -951,11 +1009,17 @@ fixture_setup (void)
   rc_harness_start_modemmanager (fx.harness);
   fx.sim0 = rc_harness_add_sim (fx.harness, &sim0_spec);
   fx.sim1 = rc_harness_add_sim (fx.harness, &sim1_spec);
+  fx.sim2 = rc_harness_add_sim (fx.harness, &sim2_spec);
+  fx.sim3 = rc_harness_add_sim (fx.harness, &sim3_spec);
 
   fx.database = g_build_filename (rc_harness_get_dir (fx.harness), "reachcelld.db", NULL);
   fx.config = g_build_filename (rc_harness_get_dir (fx.harness), "reachcelld.conf", NULL);
-  config = g_strdup_printf ("[daemon]\nlog-personal-info=true\n\n[number:%s]\niccid=%s\n", LINE1,
-                            sim1_spec.iccid);
+  /* No per-key rate limit: the cases poll the API as fast as they can. */
+  config = g_strdup_printf ("[daemon]\nlog-personal-info=true\n\n[api]\nrate-limit=0\n\n"
+                            "[number:%s]\niccid=%s\n\n"
+                            "[number:%s]\niccid=%s\ndial-interval=3600\n\n"
+                            "[number:%s]\niccid=%s\ndaily-dial-cap=1\n",
+                            LINE1, sim1_spec.iccid, LINE2, sim2_spec.iccid, LINE3, sim3_spec.iccid);
   g_assert_true (g_file_set_contents (fx.config, config, -1, &error));
   store = rc_store_new (fx.database, &error);
   g_assert_no_error (error);
@@ -965,10 +1029,12 @@ fixture_setup (void)
 
   fx.session = soup_session_new_with_options ("timeout", 60, NULL);
   start_daemon ();
-  wait_lines_available (2);
+  wait_lines_available (N_LINES);
   /* Outbound calls ring out quickly and stay unanswered unless a case says otherwise. */
   sim_ctl (fx.sim0, "alert-after", "100");
   sim_ctl (fx.sim1, "alert-after", "100");
+  sim_ctl (fx.sim2, "alert-after", "100");
+  sim_ctl (fx.sim3, "alert-after", "100");
 }
 
 int
@@ -996,6 +1062,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/rc/calls-e2e/second-inbound-line-busy", test_second_inbound_line_busy);
   g_test_add_func ("/rc/calls-e2e/two-modems-at-once", test_two_modems_at_once);
   g_test_add_func ("/rc/calls-e2e/idempotency", test_idempotency);
+  g_test_add_func ("/rc/calls-e2e/number-pacing", test_number_pacing);
   g_test_add_func ("/rc/calls-e2e/modem-unplugged-mid-call", test_modem_unplugged_mid_call);
   g_test_add_func ("/rc/calls-e2e/modemmanager-killed-mid-call", test_modemmanager_killed_mid_call);
   g_test_add_func ("/rc/calls-e2e/daemon-killed-mid-call", test_daemon_killed_mid_call);
