@@ -186,18 +186,63 @@ jittered (guint seconds)
   return (gint64)(seconds * factor * G_USEC_PER_SEC);
 }
 
+/* The endpoint's health after an attempt, on the webhook as it is now in the store (a PATCH or a
+ * DELETE may have happened while the attempt was in flight): a success ends a run of failures,
+ * 410 disables it, and a run of failures longer than [webhook] disable-after disables it. */
+static gboolean
+record_endpoint_health (
+    RcRelay *self, const char *webhook_id, RcRelayResult result, gint64 now, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (RcWebhook) webhook = rc_store_get_webhook (self->store, webhook_id, &local);
+  gint64 disable_after = (gint64)self->config->disable_after * G_USEC_PER_SEC;
+  gboolean changed = FALSE;
+
+  if (webhook == NULL) {
+    if (g_error_matches (local, RC_ERROR, RC_ERROR_NOT_FOUND))
+      return TRUE; /* deleted meanwhile: its deliveries went with it */
+    g_propagate_error (error, g_steal_pointer (&local));
+    return FALSE;
+  }
+  if (result == RC_RELAY_RESULT_DELIVERED) {
+    changed = webhook->failing_since != 0;
+    webhook->failing_since = 0;
+  } else if (result == RC_RELAY_RESULT_GONE && webhook->enabled) {
+    webhook->enabled = FALSE;
+    g_free (webhook->disabled_reason);
+    webhook->disabled_reason = g_strdup ("the endpoint answered 410 Gone");
+    changed = TRUE;
+  } else if (result != RC_RELAY_RESULT_GONE) {
+    if (webhook->failing_since == 0) {
+      webhook->failing_since = now;
+      changed = TRUE;
+    } else if (webhook->enabled && now - webhook->failing_since >= disable_after) {
+      g_autofree char *since = rc_json_format_time (webhook->failing_since);
+
+      webhook->enabled = FALSE;
+      g_free (webhook->disabled_reason);
+      webhook->disabled_reason = g_strdup_printf ("every attempt failed since %s", since);
+      changed = TRUE;
+    }
+  }
+  if (!changed)
+    return TRUE;
+  if (!webhook->enabled)
+    g_warning ("webhook %s disabled: %s", webhook->webhook_id, webhook->disabled_reason);
+  webhook->updated_at = now;
+  return rc_store_update_webhook (self->store, webhook, error);
+}
+
 /* Records one attempt: @status is the HTTP status (0 if none), @error_class why it failed. */
 static void
 finish_attempt (Attempt *attempt, guint status, const char *error_class)
 {
   RcRelay *self = attempt->self;
   RcDelivery *delivery = attempt->delivery;
-  RcWebhook *webhook = attempt->webhook;
   GArray *schedule = self->config->retry_schedule;
   g_autoptr (GError) error = NULL;
   gint64 now = g_get_real_time ();
   gint64 duration = g_get_monotonic_time () - attempt->started_at;
-  gboolean webhook_changed = FALSE;
   RcRelayResult result;
   RcAttempt log = { attempt->started_wall, status, (char *)error_class, duration };
 
@@ -210,17 +255,9 @@ finish_attempt (Attempt *attempt, guint status, const char *error_class)
   if (status >= 200 && status < 300) {
     result = RC_RELAY_RESULT_DELIVERED;
     delivery->status = RC_DELIVERY_DELIVERED;
-    if (webhook->failing_since != 0) {
-      webhook->failing_since = 0;
-      webhook_changed = TRUE;
-    }
   } else if (status == SOUP_STATUS_GONE) {
     result = RC_RELAY_RESULT_GONE;
     delivery->status = RC_DELIVERY_FAILED;
-    webhook->enabled = FALSE;
-    g_free (webhook->disabled_reason);
-    webhook->disabled_reason = g_strdup ("the endpoint answered 410 Gone");
-    webhook_changed = TRUE;
   } else {
     gint64 delay = -1;
 
@@ -233,31 +270,14 @@ finish_attempt (Attempt *attempt, guint status, const char *error_class)
     result = delay >= 0 ? RC_RELAY_RESULT_RETRY : RC_RELAY_RESULT_FAILED;
     delivery->status = delay >= 0 ? RC_DELIVERY_PENDING : RC_DELIVERY_FAILED;
     delivery->next_attempt_at = delay >= 0 ? now + delay : delivery->next_attempt_at;
-    if (webhook->failing_since == 0) {
-      webhook->failing_since = now;
-      webhook_changed = TRUE;
-    } else if (now - webhook->failing_since >= (gint64)self->config->disable_after * G_USEC_PER_SEC
-               && webhook->enabled) {
-      g_autofree char *since = rc_json_format_time (webhook->failing_since);
-
-      webhook->enabled = FALSE;
-      g_free (webhook->disabled_reason);
-      webhook->disabled_reason = g_strdup_printf ("every attempt failed since %s", since);
-      webhook_changed = TRUE;
-    }
   }
-  if (webhook_changed)
-    webhook->updated_at = now;
-  if (!webhook->enabled && webhook_changed)
-    g_warning ("webhook %s disabled: %s", webhook->webhook_id, webhook->disabled_reason);
 
   g_debug ("delivery %s (%s) to webhook %s: attempt %u: %u %s → %s", delivery->delivery_id,
-           delivery->event_type, webhook->webhook_id, delivery->attempts, status,
+           delivery->event_type, delivery->webhook_id, delivery->attempts, status,
            error_class ? error_class : "", rc_relay_result_to_string (result));
   if (!rc_store_begin (self->store, &error)
       || !rc_store_record_attempt (self->store, delivery, &log, &error)
-      || (webhook_changed && !rc_store_update_webhook (self->store, webhook, &error)
-          && !g_error_matches (error, RC_ERROR, RC_ERROR_NOT_FOUND))
+      || !record_endpoint_health (self, delivery->webhook_id, result, now, &error)
       || !rc_store_commit (self->store, &error)) {
     rc_store_rollback (self->store);
     /* Stays pending in the store: it is sent again, with the same webhook-id. */
