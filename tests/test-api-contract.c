@@ -334,6 +334,7 @@ raw_parse (GString *text)
   RcReply *reply = g_new0 (RcReply, 1);
   const char *end = strstr (text->str, "\r\n\r\n");
   g_auto (GStrv) lines = NULL;
+  g_autofree char *head = NULL;
   gsize body_at;
   goffset length;
 
@@ -341,7 +342,8 @@ raw_parse (GString *text)
     g_error ("not an HTTP answer: %.300s", text->str);
   reply->status = (guint)g_ascii_strtoull (text->str + 9, NULL, 10);
   reply->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
-  lines = g_strsplit (g_strndup (text->str, end - text->str), "\r\n", -1);
+  head = g_strndup (text->str, end - text->str);
+  lines = g_strsplit (head, "\r\n", -1);
   for (guint i = 1; lines[i] != NULL; i++) {
     char *colon = strchr (lines[i], ':');
 

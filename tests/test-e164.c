@@ -455,7 +455,7 @@ test_table (void)
 int
 main (int argc, char *argv[])
 {
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/rc/e164/valid", test_valid);
   g_test_add_func ("/rc/e164/country-code", test_country_code);

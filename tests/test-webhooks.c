@@ -1006,6 +1006,12 @@ node_verify (const Hook *hook, GPtrArray *requests)
   g_autoptr (GError) error = NULL;
   static guint n_files;
 
+  /* Set only by debian/rules: a package build has no npm registry to fetch the verifier from.
+   * The signatures are still checked against our own HMAC and the known-answer vector. */
+  if (g_getenv ("RC_NO_NPM_VERIFIER") != NULL) {
+    g_test_message ("RC_NO_NPM_VERIFIER: the npm standardwebhooks check is left out");
+    return;
+  }
   if (node == NULL)
     g_error ("node is not installed: the independent signature check needs node and the npm "
              "package standardwebhooks (tools/install-deps installs both)");
