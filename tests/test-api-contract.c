@@ -2360,6 +2360,184 @@ fixture_setup (void)
   g_ptr_array_sort (fx.reference, compare_newest_first);
 }
 
+static GSocketConnection *
+raw_connect_url (const char *url)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GError) error = NULL;
+  GSocketConnection *connection;
+
+  g_socket_client_set_timeout (client, RC_HARNESS_TIMEOUT);
+  connection
+      = g_socket_client_connect_to_host (client, "127.0.0.1", g_uri_get_port (uri), NULL, &error);
+  g_assert_no_error (error);
+  return connection;
+}
+
+/* A whole request on a fresh connection: the answer's status, or 0 if the server closed the
+ * connection without answering. */
+static guint
+raw_request_status (const char *url, const char *key)
+{
+  g_autoptr (GSocketConnection) connection = raw_connect_url (url);
+  g_autofree char *request = g_strdup_printf ("GET /v1/calls HTTP/1.1\r\nHost: x\r\n"
+                                              "Authorization: Bearer %s\r\n"
+                                              "Connection: close\r\n\r\n",
+                                              key);
+  g_autoptr (GString) answer = NULL;
+
+  if (!raw_write (connection, request, strlen (request)))
+    return 0;
+  answer = raw_read_all (connection);
+  if (!g_str_has_prefix (answer->str, "HTTP/1.1 "))
+    return 0;
+  return (guint)g_ascii_strtoull (answer->str + 9, NULL, 10);
+}
+
+typedef struct {
+  GPtrArray *connections; /* GSocketConnection */
+} SlowWait;
+
+/* TRUE once the server closed every slow connection (a read sees end of file, not a timeout). */
+static gboolean
+slow_connections_closed (gpointer user_data)
+{
+  SlowWait *wait = user_data;
+
+  for (guint i = 0; i < wait->connections->len; i++) {
+    GSocketConnection *connection = g_ptr_array_index (wait->connections, i);
+    GSocket *socket = g_socket_connection_get_socket (connection);
+    char byte;
+    gssize n;
+
+    if (!g_socket_condition_check (socket, G_IO_IN | G_IO_HUP | G_IO_ERR))
+      return FALSE;
+    n = g_socket_receive (socket, &byte, 1, NULL, NULL);
+    if (n > 0)
+      return FALSE; /* unexpected data: let the next poll see the close */
+  }
+  return TRUE;
+}
+
+typedef struct {
+  const char *url;
+  const char *key;
+} RoomWait;
+
+static gboolean
+request_served (gpointer user_data)
+{
+  RoomWait *room = user_data;
+
+  return raw_request_status (room->url, room->key) == 200;
+}
+
+static Daemon *
+start_keyed_daemon (const char *name, const char *config_text, char **out_key)
+{
+  g_autofree char *config_name = g_strconcat (name, ".conf", NULL);
+  g_autofree char *database_name = g_strconcat (name, ".db", NULL);
+  g_autofree char *config = scratch_path (config_name);
+  g_autofree char *database = scratch_path (database_name);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcStore) store = NULL;
+
+  write_file (config, config_text);
+  store = rc_store_new (database, &error);
+  g_assert_no_error (error);
+  *out_key = rc_store_create_key (store, name, NULL, &error);
+  g_assert_no_error (error);
+  return start_daemon (config, database);
+}
+
+/* Slow clients (slow-loris) and idle ones cannot starve real clients: 256 connections that
+ * never finish their headers, or never send anything, while an authenticated client is served;
+ * past [api] max-connections new connections are closed unanswered. (Timeouts long here, so
+ * that nothing is closed by them while the limit is checked.) */
+static void
+test_slow_clients (void)
+{
+  g_autofree char *key = NULL;
+  g_autoptr (Daemon) daemon = start_keyed_daemon (
+      "slow", "[api]\nmax-connections=258\nheader-timeout=300\nidle-timeout=300\nrate-limit=0\n",
+      &key);
+  g_autoptr (RcApiClient) client
+      = rc_api_client_new (daemon->url, RC_SOURCE_DATADIR "/openapi.json");
+  g_autoptr (GPtrArray) slow = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) extra = g_ptr_array_new_with_free_func (g_object_unref);
+  guint refused = 0;
+
+  for (guint i = 0; i < 256; i++) {
+    GSocketConnection *connection = raw_connect_url (daemon->url);
+    const char *partial = "GET /v1/calls HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+
+    /* Half of them start a request and never finish its headers; half say nothing. */
+    if (i % 2 == 0)
+      g_assert_true (raw_write (connection, partial, strlen (partial)));
+    g_ptr_array_add (slow, connection);
+  }
+  for (guint i = 0; i < 3; i++) {
+    g_autoptr (RcReply) reply
+        = rc_api_client_request (client, "GET", "/v1/calls", key, NULL, NULL, 0, NULL);
+
+    g_assert_cmpuint (reply->status, ==, 200);
+  }
+  /* 256 slow + the client's connection: of 4 more, those past the limit of 258 are closed at
+   * once (end of file), the one within it stays open and silent. Nothing is written, so no
+   * connection closes and frees room meanwhile. */
+  for (guint i = 0; i < 4; i++)
+    g_ptr_array_add (extra, raw_connect_url (daemon->url));
+  for (guint i = 0; i < extra->len; i++) {
+    GSocket *socket = g_socket_connection_get_socket (g_ptr_array_index (extra, i));
+    char byte;
+
+    if (g_socket_condition_timed_wait (socket, G_IO_IN, 2 * G_USEC_PER_SEC, NULL, NULL)
+        && g_socket_receive (socket, &byte, 1, NULL, NULL) <= 0)
+      refused++;
+  }
+  g_assert_cmpuint (refused, >=, 2);
+  g_assert_cmpuint (refused, <=, 3);
+
+  /* Once slow clients go, the room is there again. */
+  g_ptr_array_set_size (slow, 0);
+  g_ptr_array_set_size (extra, 0);
+  {
+    g_autoptr (RcReply) reply = NULL;
+
+    RoomWait room = { daemon->url, key };
+
+    /* The server notices the closed sockets as it reads them: poll until there is room. */
+    g_assert_true (rc_harness_wait_for (request_served, &room, RC_HARNESS_TIMEOUT));
+    reply = rc_api_client_request (client, "GET", "/v1/health", NULL, NULL, NULL, 0, NULL);
+    g_assert_cmpuint (reply->status, ==, 200);
+  }
+}
+
+/* The server closes a connection whose headers do not complete within [api] header-timeout, and
+ * one that sends nothing within [api] idle-timeout. */
+static void
+test_slow_clients_closed (void)
+{
+  g_autofree char *key = NULL;
+  g_autoptr (Daemon) daemon = start_keyed_daemon (
+      "slow-closed", "[api]\nheader-timeout=1\nidle-timeout=2\nrate-limit=0\n", &key);
+  g_autoptr (GPtrArray) slow = g_ptr_array_new_with_free_func (g_object_unref);
+  SlowWait wait = { slow };
+
+  for (guint i = 0; i < 16; i++) {
+    GSocketConnection *connection = raw_connect_url (daemon->url);
+    const char *partial = "GET /v1/calls HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+
+    if (i % 2 == 0)
+      g_assert_true (raw_write (connection, partial, strlen (partial)));
+    g_ptr_array_add (slow, connection);
+  }
+  g_assert_true (rc_harness_wait_for (slow_connections_closed, &wait, RC_HARNESS_TIMEOUT));
+  g_assert_cmpuint (raw_request_status (daemon->url, key), ==, 200);
+  g_assert_nonnull (g_subprocess_get_identifier (daemon->process));
+}
+
 /* Per API key: [api] rate-limit requests per second with a bucket of [api] rate-burst; one
  * key's flood does not limit another key. A daemon of its own, with a small limit. */
 static void
@@ -2432,6 +2610,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/rc/api-contract/routes-and-methods", test_routes_and_methods);
   g_test_add_func ("/rc/api-contract/lifecycle", test_lifecycle);
   g_test_add_func ("/rc/api-contract/rate-limit", test_rate_limit);
+  g_test_add_func ("/rc/api-contract/slow-clients", test_slow_clients);
+  g_test_add_func ("/rc/api-contract/slow-clients-closed", test_slow_clients_closed);
   g_test_add_func ("/rc/api-contract/dates-digits-only", test_dates_digits_only);
   g_test_add_func ("/rc/api-contract/json-depth", test_json_depth);
   g_test_add_func ("/rc/api-contract/json-trailing-data", test_json_trailing_data);
