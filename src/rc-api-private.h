@@ -8,6 +8,7 @@
 /* Shared by the rc-api*.c files only: the server object and the envelope helpers. */
 
 #include "rc-api.h"
+#include "rc-api-parse.h"
 #include "rc-metrics.h"
 #include "rc-relay.h"
 
@@ -57,9 +58,6 @@ JsonObject *rc_api_read_json_body (RcApi *self, SoupServerMessage *msg);
 gboolean rc_api_method_is (SoupServerMessage *msg, const char *allowed);
 RcApiPending *rc_api_pause_message (RcApi *self, SoupServerMessage *msg);
 void rc_api_pending_finish (RcApiPending *pending);
-/* A string member; @wrong_type is set when present but not a string (null counts as absent). */
-const char *rc_api_get_string_member (JsonObject *object, const char *name, gboolean *wrong_type);
-gboolean rc_api_parse_positive (const char *text, guint max, guint *out);
 /* Refuses members of @object not in @known (400 invalid_parameter naming it). */
 gboolean
 rc_api_check_members (SoupServerMessage *msg, JsonObject *object, const char *const *known);

@@ -20,10 +20,6 @@
  * test events. Queued deliveries wake the relay at once.
  */
 
-#define RC_API_DEFAULT_PER_PAGE 20
-#define RC_API_MAX_PER_PAGE 100
-#define RC_API_MAX_PAGE 1000000
-
 static const char *const create_members[] = { "url", "events", "description", NULL };
 static const char *const patch_members[] = { "url", "events", "description", "enabled", NULL };
 

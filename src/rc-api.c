@@ -9,6 +9,7 @@
 
 #include "rc-api.h"
 #include "rc-api-private.h"
+#include "rc-api-parse.h"
 
 #include "rc-e164.h"
 #include "rc-error.h"
@@ -28,14 +29,6 @@
  * and its bytes are discarded as they arrive, never buffered whole. Handlers that wait on
  * ModemManager pause the message.
  */
-
-#define RC_API_MAX_IDEMPOTENCY_KEY 255
-#define RC_API_MAX_CLIENT_REFERENCE 128
-#define RC_API_MIN_TIMEOUT 5
-#define RC_API_MAX_TIMEOUT 120
-#define RC_API_MAX_PER_PAGE 100
-#define RC_API_DEFAULT_PER_PAGE 20
-#define RC_API_MAX_PAGE 1000000
 
 G_DEFINE_TYPE (RcApi, rc_api, G_TYPE_OBJECT)
 
@@ -227,6 +220,7 @@ authenticate (RcApi *self, SoupServerMessage *msg, GHashTable *query, gint64 *ou
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *authorization = soup_message_headers_get_one (headers, "Authorization");
+  const char *presented;
   g_autoptr (GError) error = NULL;
   guint retry_after = 0;
 
@@ -239,12 +233,13 @@ authenticate (RcApi *self, SoupServerMessage *msg, GHashTable *query, gint64 *ou
       return FALSE;
     }
   }
-  if (authorization == NULL || g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0) {
+  presented = rc_api_parse_bearer (authorization);
+  if (presented == NULL) {
     rc_api_respond_error_full (msg, 401, "unauthorized",
                                "send the API key as Authorization: Bearer ak_…", NULL);
     return FALSE;
   }
-  if (!rc_store_check_key (self->store, authorization + 7, out_key_id, &error)) {
+  if (!rc_store_check_key (self->store, presented, out_key_id, &error)) {
     if (error != NULL)
       rc_api_respond_gerror (msg, error, NULL);
     else
@@ -330,61 +325,6 @@ rc_api_pending_finish (RcApiPending *pending)
   g_free (pending);
 }
 
-const char *
-rc_api_get_string_member (JsonObject *object, const char *name, gboolean *wrong_type)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  *wrong_type = FALSE;
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    return NULL;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING) {
-    *wrong_type = TRUE;
-    return NULL;
-  }
-  return json_node_get_string (node);
-}
-
-static gboolean
-check_number_field (SoupServerMessage *msg, JsonObject *body, const char *field, const char **out)
-{
-  gboolean wrong_type;
-  const char *value = rc_api_get_string_member (body, field, &wrong_type);
-
-  if (value == NULL) {
-    g_autofree char *message = g_strdup_printf ("%s is required: a phone number in E.164 format "
-                                                "such as +14155552671",
-                                                field);
-
-    rc_api_respond_invalid (msg, field, message);
-    return FALSE;
-  }
-  if (!rc_e164_is_valid (value) || rc_e164_country_code (value) == NULL) {
-    g_autofree char *message = g_strdup_printf ("%s is not a valid E.164 number (+, country "
-                                                "code, up to 15 digits)",
-                                                field);
-
-    rc_api_respond_error_full (msg, 422, "invalid_number", message, field);
-    return FALSE;
-  }
-  *out = value;
-  return TRUE;
-}
-
-static gboolean
-idempotency_key_valid (const char *key)
-{
-  size_t length = strlen (key);
-
-  if (length == 0 || length > RC_API_MAX_IDEMPOTENCY_KEY)
-    return FALSE;
-  for (size_t i = 0; i < length; i++) {
-    if (key[i] < 0x21 || key[i] > 0x7e)
-      return FALSE;
-  }
-  return TRUE;
-}
-
 static char *
 render_dial_response (const RcCall *call, gpointer user_data)
 {
@@ -396,23 +336,15 @@ render_dial_response (const RcCall *call, gpointer user_data)
 gboolean
 rc_api_check_members (SoupServerMessage *msg, JsonObject *object, const char *const *known)
 {
-  JsonObjectIter iter;
-  const char *member;
+  const char *member = rc_api_find_unknown_member (object, known);
+  g_autofree char *message = NULL;
 
-  json_object_iter_init (&iter, object);
-  while (json_object_iter_next (&iter, &member, NULL)) {
-    if (!g_strv_contains (known, member)) {
-      g_autofree char *message = g_strdup_printf ("unknown field %s", member);
-
-      rc_api_respond_invalid (msg, member, message);
-      return FALSE;
-    }
-  }
-  return TRUE;
+  if (member == NULL)
+    return TRUE;
+  message = g_strdup_printf ("unknown field %s", member);
+  rc_api_respond_invalid (msg, member, message);
+  return FALSE;
 }
-
-static const char *const dial_members[]
-    = { "from", "to", "timeout_seconds", "client_reference", NULL };
 
 static void
 handle_dial (RcApi *self, SoupServerMessage *msg, gint64 key_id)
@@ -425,9 +357,9 @@ handle_dial (RcApi *self, SoupServerMessage *msg, gint64 key_id)
   g_autofree char *digest = NULL;
   g_autofree char *response = NULL;
   RcDialRequest request = { 0 };
-  gboolean wrong_type;
+  const char *field = NULL;
 
-  if (idempotency_key != NULL && !idempotency_key_valid (idempotency_key)) {
+  if (idempotency_key != NULL && !rc_api_idempotency_key_valid (idempotency_key)) {
     rc_api_respond_invalid (msg, "Idempotency-Key",
                             "Idempotency-Key must be 1 to 255 printable ASCII characters");
     return;
@@ -436,36 +368,8 @@ handle_dial (RcApi *self, SoupServerMessage *msg, gint64 key_id)
   if (body == NULL)
     return;
 
-  if (!rc_api_check_members (msg, body, dial_members))
-    return;
-  if (!check_number_field (msg, body, "from", &request.from)
-      || !check_number_field (msg, body, "to", &request.to))
-    return;
-  if (json_object_has_member (body, "timeout_seconds")) {
-    JsonNode *node = json_object_get_member (body, "timeout_seconds");
-
-    if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64
-        || json_node_get_int (node) < RC_API_MIN_TIMEOUT
-        || json_node_get_int (node) > RC_API_MAX_TIMEOUT) {
-      rc_api_respond_invalid (msg, "timeout_seconds",
-                              "timeout_seconds must be a whole number of "
-                              "seconds from 5 to 120");
-      return;
-    }
-    request.timeout_seconds = (int)json_node_get_int (node);
-  }
-  request.client_reference = rc_api_get_string_member (body, "client_reference", &wrong_type);
-  if (wrong_type
-      || (request.client_reference != NULL
-          && g_utf8_strlen (request.client_reference, -1) > RC_API_MAX_CLIENT_REFERENCE)) {
-    rc_api_respond_invalid (msg, "client_reference",
-                            "client_reference must be a string of at most 128 "
-                            "characters");
-    return;
-  }
-  if (!rc_e164_same_country (request.from, request.to)) {
-    rc_api_respond_error_full (msg, 422, "country_mismatch",
-                               "to must have the same country calling code as from", "to");
+  if (!rc_api_parse_dial_body (body, &request, &field, &error)) {
+    rc_api_respond_gerror (msg, error, field);
     return;
   }
 
@@ -550,114 +454,23 @@ on_answer_ready (GObject *source, GAsyncResult *result, gpointer user_data)
   rc_api_pending_finish (pending);
 }
 
-static gboolean
-parse_date (const char *text, gboolean end_of_day, gint64 *out)
-{
-  int year;
-  int month;
-  int day;
-  char extra;
-  g_autoptr (GDateTime) time = NULL;
-
-  /* YYYY-MM-DD exactly: sscanf alone would take signs and spaces. */
-  if (strlen (text) != 10 || text[4] != '-' || text[7] != '-')
-    return FALSE;
-  for (guint i = 0; i < 10; i++) {
-    if (i != 4 && i != 7 && !g_ascii_isdigit (text[i]))
-      return FALSE;
-  }
-  if (sscanf (text, "%4d-%2d-%2d%c", &year, &month, &day, &extra) != 3
-      || !g_date_valid_dmy (day, month, year))
-    return FALSE;
-  time = g_date_time_new_utc (year, month, day, 0, 0, 0);
-  if (time == NULL)
-    return FALSE;
-  if (end_of_day) {
-    g_autoptr (GDateTime) next = g_date_time_add_days (time, 1);
-
-    *out = g_date_time_to_unix (next) * G_USEC_PER_SEC;
-  } else {
-    *out = g_date_time_to_unix (time) * G_USEC_PER_SEC;
-  }
-  return TRUE;
-}
-
-gboolean
-rc_api_parse_positive (const char *text, guint max, guint *out)
-{
-  guint64 value;
-
-  if (!g_ascii_string_to_unsigned (text, 10, 1, max, &value, NULL))
-    return FALSE;
-  *out = (guint)value;
-  return TRUE;
-}
-
 static void
 handle_list_calls (RcApi *self, SoupServerMessage *msg, GHashTable *query)
 {
-  RcCallFilter filter = { 0 };
-  guint page = 1;
-  guint per_page = RC_API_DEFAULT_PER_PAGE;
+  RcCallListQuery list;
   guint total = 0;
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) calls = NULL;
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (JsonNode) data = NULL;
   g_autoptr (JsonNode) meta = NULL;
-  GHashTableIter iter;
-  const char *name;
-  const char *value;
+  const char *field = NULL;
 
-  if (query != NULL) {
-    g_hash_table_iter_init (&iter, query);
-    while (g_hash_table_iter_next (&iter, (gpointer *)&name, (gpointer *)&value)) {
-      gboolean ok = TRUE;
-
-      if (g_str_equal (name, "number")) {
-        ok = rc_e164_is_valid (value);
-        filter.number = value;
-      } else if (g_str_equal (name, "direction")) {
-        ok = rc_call_direction_from_string (value, &filter.direction);
-        filter.has_direction = TRUE;
-      } else if (g_str_equal (name, "status")) {
-        ok = rc_call_status_from_string (value, &filter.status);
-        filter.has_status = TRUE;
-      } else if (g_str_equal (name, "from_date")) {
-        ok = parse_date (value, FALSE, &filter.from_time);
-      } else if (g_str_equal (name, "to_date")) {
-        ok = parse_date (value, TRUE, &filter.to_time);
-      } else if (g_str_equal (name, "page")) {
-        ok = rc_api_parse_positive (value, RC_API_MAX_PAGE, &page);
-      } else if (g_str_equal (name, "per_page")) {
-        ok = rc_api_parse_positive (value, RC_API_MAX_PER_PAGE, &per_page);
-      } else {
-        g_autofree char *message = g_strdup_printf ("unknown query parameter %s", name);
-
-        rc_api_respond_invalid (msg, name, message);
-        return;
-      }
-      if (!ok) {
-        const char *hint = g_str_equal (name, "number")      ? "an E.164 number"
-                           : g_str_equal (name, "direction") ? "inbound or outbound"
-                           : g_str_equal (name, "status")
-                               ? "initiating, ringing, connected, ended, missed, rejected or failed"
-                           : g_str_has_suffix (name, "_date") ? "a date as YYYY-MM-DD"
-                           : g_str_equal (name, "page")       ? "a whole number from 1"
-                                                              : "a whole number from 1 to 100";
-        g_autofree char *message = g_strdup_printf ("%s must be %s", name, hint);
-
-        rc_api_respond_invalid (msg, name, message);
-        return;
-      }
-    }
-  }
-  if (filter.from_time != 0 && filter.to_time != 0 && filter.from_time >= filter.to_time) {
-    rc_api_respond_invalid (msg, "to_date", "to_date must not be before from_date");
+  if (!rc_api_parse_call_list_query (query, &list, &field, &error)) {
+    rc_api_respond_gerror (msg, error, field);
     return;
   }
-
-  calls = rc_store_list_calls (self->store, &filter, page, per_page, &total, &error);
+  calls = rc_store_list_calls (self->store, &list.filter, list.page, list.per_page, &total, &error);
   if (calls == NULL) {
     rc_api_respond_gerror (msg, error, NULL);
     return;
@@ -673,11 +486,11 @@ handle_list_calls (RcApi *self, SoupServerMessage *msg, GHashTable *query)
   json_builder_set_member_name (builder, "total");
   json_builder_add_int_value (builder, total);
   json_builder_set_member_name (builder, "page");
-  json_builder_add_int_value (builder, page);
+  json_builder_add_int_value (builder, list.page);
   json_builder_set_member_name (builder, "per_page");
-  json_builder_add_int_value (builder, per_page);
+  json_builder_add_int_value (builder, list.per_page);
   json_builder_set_member_name (builder, "total_pages");
-  json_builder_add_int_value (builder, (total + per_page - 1) / per_page);
+  json_builder_add_int_value (builder, (total + list.per_page - 1) / list.per_page);
   json_builder_end_object (builder);
   meta = json_builder_get_root (builder);
   rc_api_respond_data (msg, 200, data, meta);

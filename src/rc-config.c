@@ -131,6 +131,27 @@ read_uint (GKeyFile *file,
   return TRUE;
 }
 
+/* Reads an optional string; absent keys keep *value. */
+static gboolean
+read_string (GKeyFile *file, const char *group, const char *key, char **value, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  char *text;
+
+  if (!g_key_file_has_key (file, group, key, NULL))
+    return TRUE;
+  text = g_key_file_get_string (file, group, key, &local);
+  if (text == NULL)
+    return fail_key (error, group, key, "not a valid string (check its \\ escapes)");
+  if (*g_strstrip (text) == '\0') {
+    g_free (text);
+    return fail_key (error, group, key, "must not be empty");
+  }
+  g_free (*value);
+  *value = text;
+  return TRUE;
+}
+
 static gboolean
 read_bool (GKeyFile *file, const char *group, const char *key, gboolean *value, GError **error)
 {
@@ -211,8 +232,9 @@ load_number (GKeyFile *file, const char *group, RcConfig *config, GError **error
   number->number = g_strdup (e164);
   number->tariff_micro_usd = -1;
   g_ptr_array_add (config->numbers, number);
-  number->iccid = g_key_file_get_string (file, group, "iccid", NULL);
-  number->modem = g_key_file_get_string (file, group, "modem", NULL);
+  if (!read_string (file, group, "iccid", &number->iccid, error)
+      || !read_string (file, group, "modem", &number->modem, error))
+    return FALSE;
   if (!read_uint (file, group, "slot", 1, 16, &slot, error))
     return FALSE;
   number->slot = (int)slot;
@@ -289,10 +311,8 @@ load_keys (GKeyFile *file, RcConfig *config, GError **error)
   if (!read_uint (file, "api", "max-json-depth", 2, 256, &value, error))
     return FALSE;
   config->max_json_depth = value;
-  if (g_key_file_has_key (file, "store", "database", NULL)) {
-    g_free (config->database);
-    config->database = g_key_file_get_string (file, "store", "database", NULL);
-  }
+  if (!read_string (file, "store", "database", &config->database, error))
+    return FALSE;
   if (!read_bool (file, "modemmanager", "delete-terminated-calls", &config->delete_terminated,
                   error))
     return FALSE;
@@ -342,16 +362,33 @@ load_keys (GKeyFile *file, RcConfig *config, GError **error)
   return TRUE;
 }
 
+/* GKeyFile takes group names that are not UTF-8, and error messages would carry them. */
+static gboolean
+check_utf8 (const char *contents, gsize length, GError **error)
+{
+  const char *end = NULL;
+
+  if (g_utf8_validate (contents, length, &end))
+    return TRUE;
+  g_set_error (error, RC_ERROR, RC_ERROR_INVALID_INPUT, "not UTF-8 text (byte %" G_GSIZE_FORMAT ")",
+               (gsize)(end - contents));
+  return FALSE;
+}
+
 RcConfig *
 rc_config_load (const char *path, GError **error)
 {
   g_autoptr (RcConfig) config = rc_config_new_defaults ();
   g_autoptr (GKeyFile) file = g_key_file_new ();
+  g_autofree char *contents = NULL;
+  gsize length = 0;
 
   g_return_val_if_fail (path != NULL, NULL);
 
   config->path = g_strdup (path);
-  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error)
+  if (!g_file_get_contents (path, &contents, &length, error)
+      || !check_utf8 (contents, length, error)
+      || !g_key_file_load_from_data (file, contents, length, G_KEY_FILE_NONE, error)
       || !load_keys (file, config, error)) {
     g_prefix_error (error, "%s: ", path);
     return NULL;

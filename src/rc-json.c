@@ -169,6 +169,34 @@ json_is_single_value (const char *data, gsize length)
   return TRUE;
 }
 
+/* json-glib 1.6 decodes a lone "\ud800" escape into bytes that are not UTF-8: refuse them, or
+ * they would be stored and sent back in answers and webhook payloads. */
+static gboolean
+node_is_utf8 (JsonNode *node)
+{
+  if (JSON_NODE_HOLDS_OBJECT (node)) {
+    JsonObjectIter iter;
+    const char *member;
+    JsonNode *child;
+
+    json_object_iter_init (&iter, json_node_get_object (node));
+    while (json_object_iter_next (&iter, &member, &child)) {
+      if (!g_utf8_validate (member, -1, NULL) || !node_is_utf8 (child))
+        return FALSE;
+    }
+  } else if (JSON_NODE_HOLDS_ARRAY (node)) {
+    JsonArray *array = json_node_get_array (node);
+
+    for (guint i = 0; i < json_array_get_length (array); i++) {
+      if (!node_is_utf8 (json_array_get_element (array, i)))
+        return FALSE;
+    }
+  } else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING) {
+    return g_utf8_validate (json_node_get_string (node), -1, NULL);
+  }
+  return TRUE;
+}
+
 JsonObject *
 rc_json_parse_object (const char *data, gsize length, GError **error)
 {
@@ -186,13 +214,20 @@ rc_json_parse_object (const char *data, gsize length, GError **error)
     return NULL;
   }
   if (!json_parser_load_from_data (parser, data, length, &local)) {
-    g_set_error (error, RC_ERROR, RC_ERROR_INVALID_INPUT, "the body is not valid JSON: %s",
-                 local->message);
+    /* json-glib's message may quote the offending bytes: keep the answer valid UTF-8. */
+    g_autofree char *reason = g_utf8_make_valid (local->message, -1);
+
+    g_set_error (error, RC_ERROR, RC_ERROR_INVALID_INPUT, "the body is not valid JSON: %s", reason);
     return NULL;
   }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
     g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_INPUT, "the body must be a JSON object");
+    return NULL;
+  }
+  if (!node_is_utf8 (root)) {
+    g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_INPUT,
+                         "the body holds a string that is not valid UTF-8 (a lone \\u surrogate)");
     return NULL;
   }
   return json_object_ref (json_node_get_object (root));
