@@ -2538,6 +2538,65 @@ test_slow_clients_closed (void)
   g_assert_nonnull (g_subprocess_get_identifier (daemon->process));
 }
 
+/* The bytes of @path hold @needle (binary-safe: databases, logs). */
+static gboolean
+file_holds (const char *path, const char *needle)
+{
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &contents, &length, NULL))
+    return FALSE;
+  for (gsize i = 0; i + strlen (needle) <= length; i++) {
+    if (memcmp (contents + i, needle, strlen (needle)) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Privacy with the default configuration: API keys and webhook secrets never reach the log,
+ * keys are stored only as digests, and phone numbers in the log are masked. */
+static void
+test_privacy (void)
+{
+  g_autofree char *key = NULL;
+  g_autoptr (Daemon) daemon = start_keyed_daemon ("privacy",
+                                                  "[number:+4915100000077]\n"
+                                                  "iccid=8949020000777777777\n",
+                                                  &key);
+  g_autoptr (RcApiClient) client
+      = rc_api_client_new (daemon->url, RC_SOURCE_DATADIR "/openapi.json");
+  g_autoptr (RcReply) webhook = NULL;
+  g_autoptr (RcReply) dial = NULL;
+  g_autoptr (RcReply) bad = NULL;
+  g_autofree char *database = scratch_path ("privacy.db");
+  g_autofree char *wal = g_strconcat (database, "-wal", NULL);
+  const char *secret;
+
+  webhook = rc_api_client_request (client, "POST", "/v1/webhooks", key, "application/json",
+                                   "{\"url\":\"http://127.0.0.1:9/hook\"}", -1, NULL);
+  g_assert_cmpuint (webhook->status, ==, 201);
+  secret = json_object_get_string_member (rc_reply_data_object (webhook), "secret");
+  dial
+      = rc_api_client_request (client, "POST", "/v1/calls/dial", key, "application/json",
+                               "{\"from\":\"+4915100000077\",\"to\":\"+4915199988877\"}", -1, NULL);
+  g_assert_cmpuint (dial->status, ==, 503);
+  bad = rc_api_client_request (client, "GET", "/v1/calls", "ak_wrong", NULL, NULL, 0, NULL);
+  g_assert_cmpuint (bad->status, ==, 401);
+
+  /* Stop the daemon so that everything it would log is written. */
+  g_subprocess_send_signal (daemon->process, SIGTERM);
+  g_assert_true (rc_harness_wait_process (daemon->process, RC_HARNESS_TIMEOUT));
+  g_assert_true (g_file_test (daemon->log_path, G_FILE_TEST_EXISTS));
+  g_assert_false (file_holds (daemon->log_path, key));
+  g_assert_false (file_holds (daemon->log_path, key + strlen ("ak_")));
+  g_assert_false (file_holds (daemon->log_path, secret));
+  g_assert_false (file_holds (daemon->log_path, "ak_wrong"));
+  g_assert_false (file_holds (daemon->log_path, "+4915199988877"));
+  g_assert_false (file_holds (database, key));
+  g_assert_false (file_holds (wal, key));
+}
+
 /* Per API key: [api] rate-limit requests per second with a bucket of [api] rate-burst; one
  * key's flood does not limit another key. A daemon of its own, with a small limit. */
 static void
@@ -2612,6 +2671,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/rc/api-contract/rate-limit", test_rate_limit);
   g_test_add_func ("/rc/api-contract/slow-clients", test_slow_clients);
   g_test_add_func ("/rc/api-contract/slow-clients-closed", test_slow_clients_closed);
+  g_test_add_func ("/rc/api-contract/privacy", test_privacy);
   g_test_add_func ("/rc/api-contract/dates-digits-only", test_dates_digits_only);
   g_test_add_func ("/rc/api-contract/json-depth", test_json_depth);
   g_test_add_func ("/rc/api-contract/json-trailing-data", test_json_trailing_data);
