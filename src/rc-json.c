@@ -11,6 +11,8 @@
 
 #include "rc-error.h"
 
+#include <string.h>
+
 char *
 rc_json_format_time (gint64 usec)
 {
@@ -105,6 +107,34 @@ rc_json_call_to_string (const RcCall *call, gint64 now)
   return rc_json_node_to_string (node);
 }
 
+/* TRUE if the backslash at @i starts a valid JSON escape; @out_skip gets the characters after the
+ * backslash that belong to it. */
+static gboolean
+read_escape (const char *data, gsize length, gsize i, gsize *out_skip)
+{
+  char next = i + 1 < length ? data[i + 1] : '\0';
+
+  *out_skip = 1;
+  if (next == 'u') {
+    for (gsize k = 2; k < 6; k++) {
+      if (i + k >= length || !g_ascii_isxdigit (data[i + k]))
+        return FALSE;
+    }
+    *out_skip = 5;
+    return TRUE;
+  }
+  return next != '\0' && strchr ("\"\\/bfnrt", next) != NULL;
+}
+
+static gsize
+skip_escape (const char *data, gsize length, gsize i)
+{
+  gsize skip;
+
+  read_escape (data, length, i, &skip);
+  return skip;
+}
+
 guint
 rc_json_depth (const char *data, gsize length, guint limit)
 {
@@ -117,7 +147,7 @@ rc_json_depth (const char *data, gsize length, guint limit)
 
     if (in_string) {
       if (c == '\\')
-        i++;
+        i += skip_escape (data, length, i);
       else if (c == '"')
         in_string = FALSE;
       continue;
@@ -137,7 +167,8 @@ rc_json_depth (const char *data, gsize length, guint limit)
 }
 
 /* json-glib stops after the first value: refuse anything but whitespace after the top-level
- * object or array ends (the scan skips strings like rc_json_depth ()). */
+ * object or array ends, and strings with malformed escapes (the scan skips strings like
+ * rc_json_depth ()). */
 static gboolean
 json_is_single_value (const char *data, gsize length)
 {
@@ -154,8 +185,14 @@ json_is_single_value (const char *data, gsize length)
       continue;
     }
     if (in_string) {
+      gsize skip;
+
+      /* json-glib 1.6 accepts some malformed escapes ("\u" without four hex digits) and then
+       * disagrees with this scan about where strings end: refuse them here. */
+      if (c == '\\' && !read_escape (data, length, i, &skip))
+        return FALSE;
       if (c == '\\')
-        i++;
+        i += skip;
       else if (c == '"')
         in_string = FALSE;
     } else if (c == '"') {
@@ -210,7 +247,8 @@ rc_json_parse_object (const char *data, gsize length, GError **error)
   }
   if (!json_is_single_value (data, length)) {
     g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_INPUT,
-                         "the body must be one JSON object with nothing after it");
+                         "the body must be one JSON object with nothing after it, and valid "
+                         "\\ escapes in its strings");
     return NULL;
   }
   if (!json_parser_load_from_data (parser, data, length, &local)) {
