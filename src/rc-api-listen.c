@@ -11,7 +11,9 @@
 
 #include "rc-error.h"
 
+#include <gio/gunixsocketaddress.h>
 #include <string.h>
+#include <unistd.h>
 
 /**
  * rc-api-listen: our own listening sockets in front of the SoupServer, so that hostile clients
@@ -204,10 +206,38 @@ listen_one (RcApi *self, const char *address, GError **error)
   return TRUE;
 }
 
+/* libsoup 3.2 keeps a connection open for the next request only while the server has a listener
+ * of its own (request_finished () checks its listener list). Ours come in through
+ * soup_server_accept_iostream (), so give it one that nobody connects to: an abstract unix
+ * socket with a random name. */
+static gboolean
+add_keep_alive_anchor (RcApi *self, GError **error)
+{
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GSocketAddress) address = NULL;
+  g_autofree char *name
+      = g_strdup_printf ("reachcelld-keep-alive-%d-%08x", (int)getpid (), g_random_int ());
+
+  socket
+      = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
+  if (socket == NULL)
+    return FALSE;
+  address = g_unix_socket_address_new_with_type (name, -1, G_UNIX_SOCKET_ADDRESS_ABSTRACT);
+  if (!g_socket_bind (socket, address, FALSE, error) || !g_socket_listen (socket, error)
+      || !soup_server_listen_socket (self->server, socket, 0, error)) {
+    g_prefix_error (error, "keep-alive anchor: ");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 rc_api_listen (RcApi *self, GError **error)
 {
   g_return_val_if_fail (RC_IS_API (self), FALSE);
+
+  if (!add_keep_alive_anchor (self, error))
+    return FALSE;
 
   self->service = g_socket_service_new ();
   /* The API's own backlog: the kernel queue behind accept (). */

@@ -500,8 +500,9 @@ schedule_scan (RcRelay *self, gint64 at)
     return;
   g_clear_handle_id (&self->wake_id, g_source_remove);
   self->wake_at = when;
-  self->wake_id = g_timeout_add_full (G_PRIORITY_DEFAULT_IDLE, (guint)((when - now) / 1000),
-                                      on_wake, self, NULL);
+  /* Default priority: an event's delivery should not wait behind every D-Bus and HTTP event. */
+  self->wake_id
+      = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint)((when - now) / 1000), on_wake, self, NULL);
 }
 
 static void

@@ -2597,6 +2597,52 @@ test_privacy (void)
   g_assert_false (file_holds (wal, key));
 }
 
+/* Reads one HTTP/1.1 answer (headers and a Content-Length body) and returns its status. */
+static guint
+raw_read_one (GSocketConnection *connection)
+{
+  GInputStream *input = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  g_autoptr (GString) text = g_string_new (NULL);
+  const char *end = NULL;
+  gsize wanted = 0;
+
+  for (;;) {
+    char buffer[4096];
+    gssize n;
+
+    if (end == NULL && (end = strstr (text->str, "\r\n\r\n")) != NULL) {
+      const char *length = strstr (text->str, "Content-Length: ");
+
+      g_assert_nonnull (length);
+      wanted = (end - text->str) + 4 + g_ascii_strtoull (length + 16, NULL, 10);
+    }
+    if (end != NULL && text->len >= wanted)
+      break;
+    n = g_input_stream_read (input, buffer, sizeof buffer, NULL, NULL);
+    if (n <= 0)
+      return 0;
+    g_string_append_len (text, buffer, n);
+  }
+  g_assert_true (g_str_has_prefix (text->str, "HTTP/1.1 "));
+  return (guint)g_ascii_strtoull (text->str + 9, NULL, 10);
+}
+
+/* HTTP/1.1 keep-alive: several requests on one connection (clients and load balancers rely on
+ * it; libsoup 3.2 closes connections of a server with no listener of its own). */
+static void
+test_keep_alive (void)
+{
+  g_autoptr (GSocketConnection) connection = raw_connect ();
+  g_autofree char *request = g_strdup_printf ("GET /v1/calls?per_page=1 HTTP/1.1\r\nHost: x\r\n"
+                                              "Authorization: Bearer %s\r\n\r\n",
+                                              fx.key);
+
+  for (guint i = 0; i < 3; i++) {
+    g_assert_true (raw_write (connection, request, strlen (request)));
+    g_assert_cmpuint (raw_read_one (connection), ==, 200);
+  }
+}
+
 /* Per API key: [api] rate-limit requests per second with a bucket of [api] rate-burst; one
  * key's flood does not limit another key. A daemon of its own, with a small limit. */
 static void
@@ -2672,6 +2718,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/rc/api-contract/slow-clients", test_slow_clients);
   g_test_add_func ("/rc/api-contract/slow-clients-closed", test_slow_clients_closed);
   g_test_add_func ("/rc/api-contract/privacy", test_privacy);
+  g_test_add_func ("/rc/api-contract/keep-alive", test_keep_alive);
   g_test_add_func ("/rc/api-contract/dates-digits-only", test_dates_digits_only);
   g_test_add_func ("/rc/api-contract/json-depth", test_json_depth);
   g_test_add_func ("/rc/api-contract/json-trailing-data", test_json_trailing_data);

@@ -1709,7 +1709,7 @@ gboolean
 sim_modem_control (SimModem *self, const char *const *argv, char **out_info, GError **error)
 {
   const char *command;
-  guint value;
+  guint value = 0;
 
   g_return_val_if_fail (SIM_IS_MODEM (self), FALSE);
   g_return_val_if_fail (argv != NULL && argv[0] != NULL, FALSE);
