@@ -694,13 +694,14 @@ handle_health (RcApi *self, SoupServerMessage *msg)
   guint available = 0;
   gboolean database_ok = rc_store_count_calls (self->store, counts, &error)
                          && rc_store_count_deliveries (self->store, deliveries, &error);
+  gboolean writes_failing = rc_calls_store_failing (self->calls);
 
   for (guint i = 0; i < lines->len; i++)
     available += g_str_equal (rc_calls_line_state (self->calls, g_ptr_array_index (lines, i)),
                               "available");
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "status");
-  json_builder_add_string_value (builder, database_ok ? "ok" : "degraded");
+  json_builder_add_string_value (builder, database_ok && !writes_failing ? "ok" : "degraded");
   json_builder_set_member_name (builder, "version");
   json_builder_add_string_value (builder, PACKAGE_VERSION);
   json_builder_set_member_name (builder, "modemmanager");
@@ -713,14 +714,16 @@ handle_health (RcApi *self, SoupServerMessage *msg)
   json_builder_set_member_name (builder, "open_calls");
   json_builder_add_int_value (builder, rc_calls_count_open (self->calls));
   json_builder_set_member_name (builder, "database");
-  json_builder_add_string_value (builder, database_ok ? "ok" : "error");
+  json_builder_add_string_value (builder, !database_ok     ? "error"
+                                          : writes_failing ? "writes_failing"
+                                                           : "ok");
   json_builder_set_member_name (builder, "webhook_backlog");
   json_builder_add_int_value (builder, database_ok ? deliveries[RC_DELIVERY_PENDING] : 0);
   json_builder_end_object (builder);
   data = json_builder_get_root (builder);
   if (!database_ok)
     g_warning ("health: database check failed: %s", error->message);
-  rc_api_respond_data (msg, database_ok ? 200 : 503, data, NULL);
+  rc_api_respond_data (msg, database_ok && !writes_failing ? 200 : 503, data, NULL);
 }
 
 static void

@@ -28,6 +28,13 @@
  * that its later signals are recognised and ignored.
  */
 
+/* A terminated call ModemManager still lists is the one we recorded if a record with its path
+ * ended within this window (ModemManager numbers calls anew after a restart). */
+#define RC_CALLS_LEFTOVER_WINDOW (30 * G_TIME_SPAN_MINUTE)
+
+/* Seconds between attempts to store records the store refused. */
+#define RC_CALLS_SAVE_RETRY 2
+
 /* How long a hangup waits for ModemManager before the API hears of a failure. */
 #define RC_CALLS_HANGUP_DEADLINE 30
 
@@ -38,9 +45,26 @@ typedef struct {
   guint timeout_id;
   gboolean timed_out;
   gboolean dial_in_flight;
-  gboolean hangup_pending; /* asked before ModemManager named the call */
-  GList *waiters;          /* GTask: hangups waiting for the terminal record */
+  gboolean hangup_pending;     /* asked before ModemManager named the call */
+  GList *waiters;              /* GTask: hangups waiting for the terminal record */
+  GQueue unsaved_events;       /* UnsavedEvent: status changes the store refused (disk full) */
+  gboolean unsaved;            /* the record differs from the stored one */
+  gboolean release_when_saved; /* forget the call once the store has it all */
 } OpenCall;
+
+typedef struct {
+  char *type;
+  char *data;
+  gint64 created_at;
+} UnsavedEvent;
+
+static void
+unsaved_event_free (UnsavedEvent *event)
+{
+  g_free (event->type);
+  g_free (event->data);
+  g_free (event);
+}
 
 struct _RcCalls {
   GObject parent_instance;
@@ -52,6 +76,7 @@ struct _RcCalls {
   GHashTable *by_path;    /* ModemManager call path → OpenCall (unowned) */
   GHashTable *seen_paths; /* call paths seen since ModemManager appeared */
   GCancellable *cancellable;
+  guint save_retry_id; /* while some record could not be stored */
 };
 
 G_DEFINE_TYPE (RcCalls, rc_calls, G_TYPE_OBJECT)
@@ -67,6 +92,7 @@ open_call_free (OpenCall *open)
     g_object_unref (task);
   }
   g_list_free (open->waiters);
+  g_queue_clear_full (&open->unsaved_events, (GDestroyNotify)unsaved_event_free);
   rc_call_free (open->record);
   g_free (open->modem_path);
   g_free (open);
@@ -78,48 +104,121 @@ masked (const char *number)
   return rc_log_number (number);
 }
 
-/* Saves the record, with its next event when @event is TRUE, in one transaction. */
-static void
-persist (RcCalls *self, RcCall *call, gboolean event)
+/* The record and its queued events, in one transaction. */
+static gboolean
+store_open_call (RcCalls *self, OpenCall *open, GError **error)
 {
-  g_autoptr (GError) error = NULL;
-  gint64 now = g_get_real_time ();
+  RcCall *call = open->record;
+  guint sequence = call->last_sequence;
+  gboolean ok;
 
-  if (!rc_store_begin (self->store, &error)) {
-    g_warning ("call %s: cannot store: %s", call->call_id, error->message);
-    return;
-  }
-  if (rc_store_save_call (self->store, call, &error) && event) {
-    g_autofree char *type = g_strconcat ("call.", rc_call_status_to_string (call->status), NULL);
-    g_autofree char *data = rc_json_call_to_string (call, now);
+  if (!rc_store_begin (self->store, error))
+    return FALSE;
+  ok = rc_store_save_call (self->store, call, error);
+  for (GList *l = open->unsaved_events.head; ok && l != NULL; l = l->next) {
+    UnsavedEvent *event = l->data;
 
-    rc_store_append_event (self->store, call, type, data, now, NULL, &error);
+    ok = rc_store_append_event (self->store, call, event->type, event->data, event->created_at,
+                                NULL, error);
   }
-  if (error == NULL)
-    rc_store_commit (self->store, &error);
-  if (error != NULL) {
-    rc_store_rollback (self->store);
-    g_warning ("call %s: cannot store: %s", call->call_id, error->message);
-  }
+  if (ok && rc_store_commit (self->store, error))
+    return TRUE;
+  rc_store_rollback (self->store);
+  call->last_sequence = sequence; /* the events are numbered when they are stored */
+  return FALSE;
 }
 
+static gboolean on_save_retry (gpointer user_data);
+static void release_mm_call (RcCalls *self, OpenCall *open);
+static void forget_call (RcCalls *self, OpenCall *open);
+
+/* Saves the record, with its next event when @event is TRUE (persist before publish: the event
+ * and its outbox rows are one transaction). If the store refuses (disk full, read-only), the
+ * record and its events stay queued here and are written when the store takes them again:
+ * nothing is lost, and the events keep their order and gap-free numbers. */
+static void
+persist (RcCalls *self, OpenCall *open, gboolean event)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (event) {
+    UnsavedEvent *unsaved = g_new0 (UnsavedEvent, 1);
+
+    unsaved->created_at = g_get_real_time ();
+    unsaved->type = g_strconcat ("call.", rc_call_status_to_string (open->record->status), NULL);
+    unsaved->data = rc_json_call_to_string (open->record, unsaved->created_at);
+    g_queue_push_tail (&open->unsaved_events, unsaved);
+  }
+  if (store_open_call (self, open, &error)) {
+    g_queue_clear_full (&open->unsaved_events, (GDestroyNotify)unsaved_event_free);
+    if (open->unsaved)
+      g_message ("call %s: stored again", open->record->call_id);
+    open->unsaved = FALSE;
+    return;
+  }
+  if (!open->unsaved)
+    g_warning ("call %s: cannot store, keeping it until the store takes it: %s",
+               open->record->call_id, error->message);
+  open->unsaved = TRUE;
+  if (self->save_retry_id == 0)
+    self->save_retry_id = g_timeout_add_seconds (RC_CALLS_SAVE_RETRY, on_save_retry, self);
+}
+
+static gboolean
+on_save_retry (gpointer user_data)
+{
+  RcCalls *self = RC_CALLS (user_data);
+  g_autoptr (GList) opens = g_hash_table_get_values (self->calls);
+  gboolean pending = FALSE;
+
+  for (GList *l = opens; l != NULL; l = l->next) {
+    OpenCall *open = l->data;
+
+    if (!open->unsaved)
+      continue;
+    persist (self, open, FALSE);
+    if (open->unsaved)
+      pending = TRUE;
+    else if (open->release_when_saved)
+      release_mm_call (self, open);
+  }
+  if (pending)
+    return G_SOURCE_CONTINUE;
+  self->save_retry_id = 0;
+  return G_SOURCE_REMOVE;
+}
+
+/* Stops following the call; one the store has not taken yet is kept until it has. */
 static void
 untrack (RcCalls *self, OpenCall *open)
+{
+  if (open->unsaved) {
+    open->release_when_saved = TRUE;
+    return;
+  }
+  forget_call (self, open);
+}
+static void
+forget_call (RcCalls *self, OpenCall *open)
 {
   if (open->record->mm_path != NULL)
     g_hash_table_remove (self->by_path, open->record->mm_path);
   g_hash_table_remove (self->calls, open->record->call_id);
 }
 
-/* ModemManager keeps terminated calls until deleted: delete once the record is final. */
+/* ModemManager keeps terminated calls until deleted: delete once the record is final and
+ * stored (until then ModemManager's call is the evidence of how it ended). */
 static void
 release_mm_call (RcCalls *self, OpenCall *open)
 {
+  if (open->unsaved) {
+    open->release_when_saved = TRUE;
+    return;
+  }
   if (open->record->mm_path != NULL && self->config->delete_terminated)
     rc_mm_watch_delete_call (self->watch, open->modem_path, open->record->mm_path);
-  untrack (self, open);
+  forget_call (self, open);
 }
-
 static gint64
 compute_cost (RcCalls *self, const RcCall *call)
 {
@@ -155,7 +254,7 @@ set_status (RcCalls *self, OpenCall *open, RcCallStatus status, RcEndReason reas
     call->cost_micro_usd = compute_cost (self, call);
     g_clear_handle_id (&open->timeout_id, g_source_remove);
   }
-  persist (self, call, TRUE);
+  persist (self, open, TRUE);
 
   if (rc_call_is_terminal (call)) {
     GList *waiters = g_steal_pointer (&open->waiters);
@@ -240,7 +339,7 @@ bind_path (RcCalls *self, OpenCall *open, const RcMmCallEvent *event)
   g_free (open->modem_path);
   open->modem_path = g_strdup (event->modem_path);
   g_hash_table_insert (self->by_path, open->record->mm_path, open);
-  persist (self, open->record, FALSE);
+  persist (self, open, FALSE);
 }
 
 /* A dial in flight on this modem that ModemManager has not named yet. */
@@ -326,9 +425,36 @@ adopt_call (RcCalls *self, const RcMmCallEvent *event)
     return NULL;
   }
   if (!event->incoming)
-    persist (self, call, TRUE);
+    persist (self, open, TRUE);
   bind_path (self, open, event);
   return open;
+}
+
+/* Calls ModemManager still lists that must not become records, deleted instead:
+ *  - an outgoing call that was never started (the daemon died between CreateCall and Start):
+ *    nothing was dialled, and left alone it would block the line;
+ *  - a terminated call whose record is already final (the daemon died before deleting it). */
+static gboolean
+leftover_call (RcCalls *self, const RcMmCallEvent *event)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcCall) recorded = NULL;
+
+  if (!event->incoming && event->state == RC_MM_CALL_STATE_UNKNOWN) {
+    g_message ("call %s: created but never started, deleting it", event->call_path);
+    rc_mm_watch_delete_call (self->watch, event->modem_path, event->call_path);
+    return TRUE;
+  }
+  if (event->state != RC_MM_CALL_STATE_TERMINATED)
+    return FALSE;
+  recorded = rc_store_find_recent_call (self->store, event->call_path, event->equipment_id,
+                                        g_get_real_time () - RC_CALLS_LEFTOVER_WINDOW, &error);
+  if (recorded == NULL || !rc_call_is_terminal (recorded))
+    return FALSE;
+  g_debug ("call %s: already recorded as %s, deleting it", event->call_path, recorded->call_id);
+  if (self->config->delete_terminated)
+    rc_mm_watch_delete_call (self->watch, event->modem_path, event->call_path);
+  return TRUE;
 }
 
 static void
@@ -343,10 +469,17 @@ on_call_updated (RcMmWatch *watch, RcMmCallEvent *event, gpointer user_data)
     if (open != NULL)
       bind_path (self, open, event);
   }
+  if (open == NULL && leftover_call (self, event))
+    return;
   if (open == NULL)
     open = adopt_call (self, event);
   if (open == NULL)
     return;
+  /* Records loaded at start know their call's path but not its modem's. */
+  if (g_strcmp0 (open->modem_path, event->modem_path) != 0) {
+    g_free (open->modem_path);
+    open->modem_path = g_strdup (event->modem_path);
+  }
 
   if (rc_call_is_terminal (open->record)) {
     if (event->state == RC_MM_CALL_STATE_TERMINATED)
@@ -360,7 +493,7 @@ on_call_updated (RcMmWatch *watch, RcMmCallEvent *event, gpointer user_data)
     g_autoptr (RcLine) line = rc_lines_find (self->config, self->watch, open->record->line);
 
     if (line != NULL && (open->record->from = normalize_number (event->number, line)) != NULL)
-      persist (self, open->record, FALSE);
+      persist (self, open, FALSE);
   }
 
   switch (event->state) {
@@ -609,6 +742,11 @@ rc_calls_dial (RcCalls *self,
     g_set_error_literal (error, RC_ERROR, RC_ERROR_NO_MODEMMANAGER, "ModemManager is not running");
     return NULL;
   }
+  if (!rc_mm_watch_is_synced (self->watch)) {
+    g_set_error_literal (error, RC_ERROR, RC_ERROR_NO_MODEMMANAGER,
+                         "ModemManager has just started and its modems are still being read");
+    return NULL;
+  }
   line = rc_lines_find (self->config, self->watch, request->from);
   if (line == NULL) {
     g_set_error (error, RC_ERROR, RC_ERROR_NOT_PROVISIONED,
@@ -687,20 +825,22 @@ rc_calls_dial (RcCalls *self,
   return g_steal_pointer (&call);
 }
 
-/* The record of a call that is not open: NOT_FOUND, or INVALID_STATE naming its status. */
+/* The record of a call that is not open: NOT_FOUND, or INVALID_STATE naming its status (the one
+ * in memory when the call is still followed, e.g. while the store refuses writes). */
 static GError *
-closed_call_error (RcCalls *self, const char *call_id, const char *operation)
+closed_call_error (RcCalls *self, OpenCall *open, const char *call_id, const char *operation)
 {
-  g_autoptr (RcCall) call = NULL;
+  g_autoptr (RcCall) stored = NULL;
   GError *error = NULL;
 
-  call = rc_store_get_call (self->store, call_id, &error);
-  if (call == NULL)
-    return error;
+  if (open == NULL) {
+    stored = rc_store_get_call (self->store, call_id, &error);
+    if (stored == NULL)
+      return error;
+  }
   return g_error_new (RC_ERROR, RC_ERROR_INVALID_STATE, "cannot %s a call that is %s", operation,
-                      rc_call_status_to_string (call->status));
+                      rc_call_status_to_string (open ? open->record->status : stored->status));
 }
-
 static void
 on_hangup_op_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -770,10 +910,13 @@ rc_calls_hangup_async (RcCalls *self,
   g_task_set_task_data (task, g_strdup (call_id), g_free);
   open = g_hash_table_lookup (self->calls, call_id);
   if (open == NULL || rc_call_is_terminal (open->record)) {
-    g_task_return_error (task, closed_call_error (self, call_id, "hang up"));
+    g_task_return_error (task, closed_call_error (self, open, call_id, "hang up"));
     return;
   }
+  /* Stored before the hangup goes out: if the daemon dies meanwhile, the call still ends as
+   * ours (local_hangup), not the remote's. */
   open->record->local_hangup = TRUE;
+  persist (self, open, FALSE);
   open->waiters = g_list_append (open->waiters, g_object_ref (task));
   g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, RC_CALLS_HANGUP_DEADLINE, on_hangup_deadline,
                               g_object_ref (task), g_object_unref);
@@ -809,7 +952,8 @@ on_answer_op_ready (GObject *source, GAsyncResult *result, gpointer user_data)
   }
   open = g_hash_table_lookup (self->calls, g_task_get_task_data (task));
   if (open == NULL) {
-    g_task_return_error (task, closed_call_error (self, g_task_get_task_data (task), "answer"));
+    g_task_return_error (task,
+                         closed_call_error (self, NULL, g_task_get_task_data (task), "answer"));
     return;
   }
   g_task_return_pointer (task, rc_call_copy (open->record), (GDestroyNotify)rc_call_free);
@@ -832,7 +976,7 @@ rc_calls_answer_async (RcCalls *self,
   g_task_set_task_data (task, g_strdup (call_id), g_free);
   open = g_hash_table_lookup (self->calls, call_id);
   if (open == NULL || rc_call_is_terminal (open->record)) {
-    g_task_return_error (task, closed_call_error (self, call_id, "answer"));
+    g_task_return_error (task, closed_call_error (self, open, call_id, "answer"));
     return;
   }
   if (open->record->direction != RC_CALL_DIRECTION_INBOUND
@@ -862,6 +1006,22 @@ rc_calls_line_state (RcCalls *self, const RcLine *line)
   if (!rc_line_is_usable (line))
     return "offline";
   return line_has_other_call (self, line->number, NULL) ? "busy" : "available";
+}
+
+gboolean
+rc_calls_store_failing (RcCalls *self)
+{
+  GHashTableIter iter;
+  OpenCall *open;
+
+  g_return_val_if_fail (RC_IS_CALLS (self), FALSE);
+
+  g_hash_table_iter_init (&iter, self->calls);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&open)) {
+    if (open->unsaved)
+      return TRUE;
+  }
+  return FALSE;
 }
 
 guint
@@ -908,6 +1068,7 @@ rc_calls_dispose (GObject *object)
   RcCalls *self = RC_CALLS (object);
 
   g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->save_retry_id, g_source_remove);
   if (self->watch != NULL)
     g_signal_handlers_disconnect_by_data (self->watch, self);
   g_clear_pointer (&self->by_path, g_hash_table_unref);

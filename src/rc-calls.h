@@ -68,5 +68,7 @@ RcCall *rc_calls_answer_finish (RcCalls *self, GAsyncResult *result, GError **er
 /* "available", "busy" or "offline". */
 const char *rc_calls_line_state (RcCalls *self, const RcLine *line);
 guint rc_calls_count_open (RcCalls *self);
+/* TRUE while some call's changes wait for the store to take them (disk full, read-only). */
+gboolean rc_calls_store_failing (RcCalls *self);
 
 G_END_DECLS

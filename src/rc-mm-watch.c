@@ -75,6 +75,7 @@ struct _RcMmWatch {
   GPtrArray *infos;    /* RcModemInfo, unowned, rebuilt on demand */
   guint pending_loads; /* SIM and call-list reads outstanding since ModemManager appeared */
   gboolean enumerated;
+  gboolean synced; /* every modem and its calls read since ModemManager appeared */
 };
 
 G_DEFINE_TYPE (RcMmWatch, rc_mm_watch, G_TYPE_OBJECT)
@@ -490,6 +491,7 @@ maybe_synced (RcMmWatch *self)
   if (!self->present || !self->enumerated || self->pending_loads > 0)
     return;
   self->enumerated = FALSE; /* once per appearance */
+  self->synced = TRUE;
   g_info ("ModemManager state read: %u voice modem(s)", g_hash_table_size (self->modems));
   g_signal_emit (self, signals[SIGNAL_SYNCED], 0);
 }
@@ -552,6 +554,7 @@ forget_modemmanager (RcMmWatch *self)
   }
   self->pending_loads = 0;
   self->enumerated = FALSE;
+  self->synced = FALSE;
 }
 
 static void
@@ -907,6 +910,13 @@ rc_mm_watch_start (RcMmWatch *self)
   self->watch_id
       = g_bus_watch_name (G_BUS_TYPE_SYSTEM, MM_DBUS_SERVICE, G_BUS_NAME_WATCHER_FLAGS_NONE,
                           on_name_appeared, on_name_vanished, self, NULL);
+}
+
+gboolean
+rc_mm_watch_is_synced (RcMmWatch *self)
+{
+  g_return_val_if_fail (RC_IS_MM_WATCH (self), FALSE);
+  return self->present && self->synced;
 }
 
 gboolean

@@ -84,6 +84,8 @@ G_DECLARE_FINAL_TYPE (RcMmWatch, rc_mm_watch, RC, MM_WATCH, GObject)
 RcMmWatch *rc_mm_watch_new (void);
 void rc_mm_watch_start (RcMmWatch *self);
 gboolean rc_mm_watch_is_present (RcMmWatch *self);
+/* Present, and every voice modem and its calls were read since it appeared ("synced"). */
+gboolean rc_mm_watch_is_synced (RcMmWatch *self);
 GPtrArray *rc_mm_watch_get_modems (RcMmWatch *self); /* RcModemInfo, transfer none */
 const RcModemInfo *rc_mm_watch_find_modem (RcMmWatch *self, const char *path);
 

@@ -954,6 +954,31 @@ rc_store_get_call (RcStore *self, const char *call_id, GError **error)
   return call;
 }
 
+RcCall *
+rc_store_find_recent_call (
+    RcStore *self, const char *mm_path, const char *modem, gint64 since, GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (GPtrArray) calls = NULL;
+
+  g_return_val_if_fail (RC_IS_STORE (self), NULL);
+
+  /* calls_by_created narrows to the recent ones; few rows have to be checked for the path. */
+  statement = rc_store_prepare (self,
+                                "SELECT " CALL_COLUMNS " FROM calls WHERE created_at >= ?3 AND "
+                                "mm_path = ?1 AND modem IS ?2 ORDER BY created_at DESC LIMIT 1",
+                                "finding a call by its path", error);
+  if (statement == NULL)
+    return NULL;
+  rc_store_bind_text (statement, 1, mm_path);
+  rc_store_bind_text (statement, 2, modem);
+  sqlite3_bind_int64 (statement, 3, since);
+  calls = collect_calls (self, statement, "finding a call by its path", error);
+  if (calls == NULL || calls->len == 0)
+    return NULL;
+  return g_ptr_array_steal_index (calls, 0);
+}
+
 GPtrArray *
 rc_store_list_open_calls (RcStore *self, GError **error)
 {

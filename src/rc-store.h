@@ -55,6 +55,10 @@ gboolean rc_store_append_event (RcStore *self,
                                 GError **error);
 
 RcCall *rc_store_get_call (RcStore *self, const char *call_id, GError **error); /* NOT_FOUND */
+/* The newest call with ModemManager path @mm_path on modem @modem created after @since, or NULL
+ * (no error) if none. */
+RcCall *rc_store_find_recent_call (
+    RcStore *self, const char *mm_path, const char *modem, gint64 since, GError **error);
 /* Calls whose status is initiating, ringing or connected. */
 GPtrArray *rc_store_list_open_calls (RcStore *self, GError **error);
 
