@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <string.h>
 #include <unistd.h>
 
 #define RC_HARNESS_STOP_TIMEOUT 10
@@ -263,6 +264,35 @@ rc_harness_spin (guint milliseconds)
   g_timeout_add (milliseconds, on_spin_done, &done);
   while (!done)
     g_main_context_iteration (NULL, TRUE);
+}
+
+GSubprocess *
+rc_harness_start_daemon (
+    RcHarness *self, const char *config, const char *database, const char *log_name, char **out_url)
+{
+  g_autofree char *database_arg = g_strdup_printf ("--database=%s", database);
+  g_autofree char *config_arg = g_strdup_printf ("--config=%s", config);
+  g_autofree char *ready = NULL;
+  const char *argv[] = { rc_harness_find_program ("reachcelld"),
+                         config_arg,
+                         database_arg,
+                         "--listen=127.0.0.1:0",
+                         "--print-ready",
+                         "--verbose",
+                         NULL };
+  GSubprocess *daemon = rc_harness_spawn (self, log_name, G_SUBPROCESS_FLAGS_STDOUT_PIPE, argv);
+
+  rc_harness_adopt (self, daemon);
+  ready = rc_harness_read_line (daemon, RC_HARNESS_TIMEOUT);
+  if (ready == NULL || !g_str_has_prefix (ready, "READY http://127.0.0.1:")) {
+    g_autofree char *path = g_build_filename (self->dir, log_name, NULL);
+    g_autofree char *log = NULL;
+
+    g_file_get_contents (path, &log, NULL, NULL);
+    g_error ("reachcelld did not get ready: %s\n%s", ready, log);
+  }
+  *out_url = g_strdup (ready + strlen ("READY "));
+  return daemon;
 }
 
 void

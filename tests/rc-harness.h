@@ -69,6 +69,16 @@ GSubprocess *rc_harness_spawn (RcHarness *self,
                                const char *log_name,
                                GSubprocessFlags flags,
                                const char *const *argv);
+/* Starts the built reachcelld with @config and @database on 127.0.0.1 (a free port), its log in
+ * the harness directory as @log_name, waits for "READY" and returns the process (adopted: it
+ * is stopped by rc_harness_free ()) and the base URL ("http://127.0.0.1:PORT/"). A daemon that
+ * does not get ready fails the test with its log. */
+GSubprocess *rc_harness_start_daemon (RcHarness *self,
+                                      const char *config,
+                                      const char *database,
+                                      const char *log_name,
+                                      char **out_url);
+
 /* Stopped (SIGTERM, then waited for) by rc_harness_free () if still running. */
 void rc_harness_adopt (RcHarness *self, GSubprocess *process);
 void rc_harness_stop_process (RcHarness *self, GSubprocess **process, int signal_number);

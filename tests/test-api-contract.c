@@ -203,27 +203,9 @@ start_daemon (const char *config, const char *database)
 {
   Daemon *daemon = g_new0 (Daemon, 1);
   g_autofree char *log_name = g_strdup_printf ("daemon-%u.log", ++fx.daemon_runs);
-  g_autofree char *database_arg = g_strdup_printf ("--database=%s", database);
-  g_autofree char *config_arg = g_strdup_printf ("--config=%s", config);
-  g_autofree char *ready = NULL;
-  const char *argv[] = { rc_harness_find_program ("reachcelld"),
-                         config_arg,
-                         database_arg,
-                         "--listen=127.0.0.1:0",
-                         "--print-ready",
-                         "--verbose",
-                         NULL };
 
   daemon->log_path = g_build_filename (rc_harness_get_dir (fx.harness), log_name, NULL);
-  daemon->process = rc_harness_spawn (fx.harness, log_name, G_SUBPROCESS_FLAGS_STDOUT_PIPE, argv);
-  rc_harness_adopt (fx.harness, daemon->process);
-  ready = rc_harness_read_line (daemon->process, RC_HARNESS_TIMEOUT);
-  if (ready == NULL || !g_str_has_prefix (ready, "READY http://127.0.0.1:")) {
-    g_autofree char *log = file_text (daemon->log_path);
-
-    g_error ("daemon did not get ready: %s\n%s", ready, log);
-  }
-  daemon->url = g_strdup (ready + strlen ("READY "));
+  daemon->process = rc_harness_start_daemon (fx.harness, config, database, log_name, &daemon->url);
   return daemon;
 }
 

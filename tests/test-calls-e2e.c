@@ -947,26 +947,10 @@ test_daemon_stopped_cleanly (void)
 static void
 start_daemon (void)
 {
-  g_autofree char *ready = NULL;
   g_autofree char *log_name = g_strdup_printf ("daemon-%u.log", ++fx.daemon_runs);
-  g_autofree char *database_arg = g_strdup_printf ("--database=%s", fx.database);
-  g_autofree char *config_arg = g_strdup_printf ("--config=%s", fx.config);
-  const char *argv[] = { rc_harness_find_program ("reachcelld"),
-                         config_arg,
-                         database_arg,
-                         "--listen=127.0.0.1:0",
-                         "--print-ready",
-                         "--verbose",
-                         NULL };
 
-  fx.daemon = rc_harness_spawn (fx.harness, log_name, G_SUBPROCESS_FLAGS_STDOUT_PIPE, argv);
-  rc_harness_adopt (fx.harness, fx.daemon);
-  ready = rc_harness_read_line (fx.daemon, RC_HARNESS_TIMEOUT);
-  g_assert_nonnull (ready);
-  if (!g_str_has_prefix (ready, "READY http://127.0.0.1:"))
-    g_error ("daemon did not get ready: %s", ready);
   g_free (fx.base_url);
-  fx.base_url = g_strdup (ready + strlen ("READY "));
+  fx.daemon = rc_harness_start_daemon (fx.harness, fx.config, fx.database, log_name, &fx.base_url);
 }
 
 typedef struct {

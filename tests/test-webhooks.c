@@ -597,43 +597,14 @@ closed_port (void)
 
 /* --- the daemon ----------------------------------------------------------------------------- */
 
-static char *
-file_text (const char *path)
-{
-  char *text = NULL;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return g_strdup ("(unreadable)");
-  return text;
-}
-
 static void
 start_daemon_with (const char *config)
 {
-  g_autofree char *ready = NULL;
   g_autofree char *log_name = g_strdup_printf ("daemon-%u.log", ++fx.daemon_runs);
-  g_autofree char *database_arg = g_strdup_printf ("--database=%s", fx.database);
-  g_autofree char *config_arg = g_strdup_printf ("--config=%s", config);
-  const char *argv[] = { rc_harness_find_program ("reachcelld"),
-                         config_arg,
-                         database_arg,
-                         "--listen=127.0.0.1:0",
-                         "--print-ready",
-                         "--verbose",
-                         NULL };
 
   g_assert_null (fx.daemon);
-  fx.daemon = rc_harness_spawn (fx.harness, log_name, G_SUBPROCESS_FLAGS_STDOUT_PIPE, argv);
-  rc_harness_adopt (fx.harness, fx.daemon);
-  ready = rc_harness_read_line (fx.daemon, RC_HARNESS_TIMEOUT);
-  if (ready == NULL || !g_str_has_prefix (ready, "READY http://127.0.0.1:")) {
-    g_autofree char *path = g_build_filename (rc_harness_get_dir (fx.harness), log_name, NULL);
-    g_autofree char *log = file_text (path);
-
-    g_error ("daemon did not get ready: %s\n%s", ready, log);
-  }
   g_free (fx.base_url);
-  fx.base_url = g_strdup (ready + strlen ("READY "));
+  fx.daemon = rc_harness_start_daemon (fx.harness, config, fx.database, log_name, &fx.base_url);
   if (fx.client == NULL)
     fx.client = rc_api_client_new (fx.base_url, RC_SOURCE_DATADIR "/openapi.json");
   else
