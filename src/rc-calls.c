@@ -375,7 +375,6 @@ static OpenCall *
 adopt_call (RcCalls *self, const RcMmCallEvent *event)
 {
   g_autoptr (RcLine) line = rc_lines_find_by_modem (self->config, self->watch, event->modem_path);
-  g_autofree char *uuid = NULL;
   RcCall *call;
   OpenCall *open;
   gint64 now = g_get_real_time ();
@@ -669,6 +668,8 @@ on_dial_ready (GObject *source, GAsyncResult *result, gpointer user_data)
   if (open == NULL)
     return;
   open->dial_in_flight = FALSE;
+  if (path != NULL)
+    g_debug ("call %s: started as %s", call_id, path);
   if (error != NULL) {
     g_warning ("call %s: dial failed: %s", call_id, error->message);
     set_status (self, open, RC_CALL_STATUS_FAILED, RC_END_REASON_ERROR);

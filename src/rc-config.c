@@ -216,7 +216,6 @@ parse_tariff (const char *text, gint64 *out)
 static gboolean
 load_number (GKeyFile *file, const char *group, RcConfig *config, GError **error)
 {
-  g_autoptr (GError) local = NULL;
   RcNumberConfig *number;
   const char *e164 = group + strlen (RC_NUMBER_GROUP_PREFIX);
   guint64 slot = 0;
@@ -391,6 +390,7 @@ rc_config_load (const char *path, GError **error)
       || !g_key_file_load_from_data (file, contents, length, G_KEY_FILE_NONE, error)
       || !load_keys (file, config, error)) {
     g_prefix_error (error, "%s: ", path);
+    g_clear_pointer (&config, rc_config_free); /* (clang's analyzer misses g_autoptr here) */
     return NULL;
   }
   return g_steal_pointer (&config);

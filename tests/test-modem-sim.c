@@ -420,7 +420,8 @@ test_control_errors (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     g_autoptr (GError) error = NULL;
-    g_autofree char *out = rc_harness_sim_ctl (harness, sim, &error, bad[i][0], bad[i][1], NULL);
+    g_autofree char *out
+        = rc_harness_sim_ctl (harness, sim, &error, bad[i][0], bad[i][1], bad[i][2], NULL);
 
     g_assert_null (out);
     g_assert_nonnull (error);

@@ -1258,6 +1258,7 @@ static const char *
 handle_vts (SimModem *self, SimOp op, const char *args, GPtrArray *info)
 {
   g_auto (GStrv) parts = NULL;
+  gboolean valid;
 
   if (op == SIM_OP_TEST) {
     g_ptr_array_add (info, g_strdup ("+VTS: (0-9,#,*,A-D)"));
@@ -1266,10 +1267,10 @@ handle_vts (SimModem *self, SimOp op, const char *args, GPtrArray *info)
   if (op != SIM_OP_SET)
     return cme_error (self, SIM_CME_INCORRECT_PARAMETERS);
   parts = split_arguments (args);
-  if (parts[0] == NULL || parts[0][0] == '\0'
-      || strspn (parts[0], "0123456789*#ABCD") != strlen (parts[0]))
-    return cme_error (self, SIM_CME_INCORRECT_PARAMETERS);
-  return NULL;
+  valid = parts[0] != NULL && parts[0][0] != '\0'
+          && strspn (parts[0], "0123456789*#ABCD") == strlen (parts[0]);
+  g_clear_pointer (&parts, g_strfreev); /* (clang's analyzer misses g_auto here) */
+  return valid ? NULL : cme_error (self, SIM_CME_INCORRECT_PARAMETERS);
 }
 
 static const char *
@@ -1602,6 +1603,8 @@ control_incoming (SimModem *self, const char *const *argv, char **out_info, GErr
     return control_error (error, "usage: incoming <number> [--national] | incoming --withheld");
   if (number != NULL && !is_dial_string (number))
     return control_error (error, "invalid number '%s'", number);
+  if (national && number == NULL)
+    return control_error (error, "--national needs a number: incoming <number> --national");
   if (national && number[0] == '+')
     return control_error (error, "a national number cannot start with '+'");
   if (!national && number != NULL && number[0] != '+')
