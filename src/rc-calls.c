@@ -812,7 +812,7 @@ rc_calls_dial (RcCalls *self,
   open = open_call_new (self, rc_call_copy (call), line->modem->path);
   open->dial_in_flight = TRUE;
   if (call->timeout_seconds > 0)
-    open->timeout_id = g_timeout_add_seconds ((guint)call->timeout_seconds, on_dial_timeout, open);
+    open->timeout_id = g_timeout_add ((guint)call->timeout_seconds * 1000, on_dial_timeout, open);
   {
     DialData *data = g_new0 (DialData, 1);
 
