@@ -478,9 +478,8 @@ start_attempt (RcRelay *self, RcDelivery *delivery /* transfer full */)
   g_hash_table_insert (self->in_flight, key, attempt);
   self->stats.in_flight = g_hash_table_size (self->in_flight);
   webhook_count_add (self, delivery->webhook_row, +1);
-  attempt->deadline_id
-      = g_timeout_add (self->config->attempt_timeout * 1000, on_deadline,
-                       attempt); /* ms: g_timeout_add_seconds () may fire up to a second early */
+  /* Milliseconds: g_timeout_add_seconds () may fire up to a second early. */
+  attempt->deadline_id = g_timeout_add (self->config->attempt_timeout * 1000, on_deadline, attempt);
   soup_session_send_async (self->session, attempt->msg, G_PRIORITY_DEFAULT, attempt->cancellable,
                            on_sent, attempt);
 }
