@@ -52,7 +52,6 @@ static const ErrorMapping error_mappings[] = {
   [RC_ERROR_NOT_PROVISIONED] = { 422, "number_not_provisioned" },
   [RC_ERROR_IDEMPOTENCY_KEY_REUSED] = { 422, "idempotency_key_reused" },
   [RC_ERROR_NOT_SUPPORTED] = { 409, "invalid_state" },
-  [RC_ERROR_WEBHOOK_REJECTED] = { 502, "internal_error" },
   [RC_ERROR_RATE_LIMITED] = { 429, "rate_limited" },
 };
 

@@ -25,8 +25,7 @@ typedef enum {
   RC_ERROR_NOT_PROVISIONED,        /* 422 number_not_provisioned */
   RC_ERROR_IDEMPOTENCY_KEY_REUSED, /* 422 idempotency_key_reused */
   RC_ERROR_NOT_SUPPORTED, /* 409 invalid_state (e.g. slot switching on a single-SIM modem) */
-  RC_ERROR_WEBHOOK_REJECTED,
-  RC_ERROR_RATE_LIMITED, /* 429 rate_limited */
+  RC_ERROR_RATE_LIMITED,  /* 429 rate_limited */
 } RcError;
 
 #define RC_ERROR (rc_error_quark ())

@@ -80,21 +80,6 @@ struct _RcMmWatch {
 
 G_DEFINE_TYPE (RcMmWatch, rc_mm_watch, G_TYPE_OBJECT)
 
-static const char *const call_state_names[] = {
-  [RC_MM_CALL_STATE_UNKNOWN] = "unknown",         [RC_MM_CALL_STATE_DIALING] = "dialing",
-  [RC_MM_CALL_STATE_RINGING_OUT] = "ringing-out", [RC_MM_CALL_STATE_RINGING_IN] = "ringing-in",
-  [RC_MM_CALL_STATE_ACTIVE] = "active",           [RC_MM_CALL_STATE_HELD] = "held",
-  [RC_MM_CALL_STATE_WAITING] = "waiting",         [RC_MM_CALL_STATE_TERMINATED] = "terminated",
-};
-
-const char *
-rc_mm_call_state_to_string (RcMmCallState state)
-{
-  if ((guint)state >= G_N_ELEMENTS (call_state_names))
-    return "unknown";
-  return call_state_names[state];
-}
-
 static RcMmCallState
 map_state (MMCallState state)
 {

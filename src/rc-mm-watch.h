@@ -34,8 +34,6 @@ typedef enum {
   RC_MM_CALL_REASON_OTHER, /* transferred, deflected */
 } RcMmCallReason;
 
-const char *rc_mm_call_state_to_string (RcMmCallState state);
-
 /* What the watcher knows of one voice-capable modem. Owned by the watcher; valid until the next
  * "modems-changed" emission. */
 typedef struct {
