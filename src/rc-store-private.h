@@ -16,12 +16,31 @@ G_BEGIN_DECLS
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
 
+#define RC_WEBHOOK_ALL_CALLS "call.*"
+
+/* "dlv_" + 26 lowercase hex digits (104 random bits), made in SQL so the outbox rows of an
+ * event are inserted by one statement. */
+#define DELIVERY_ID_SQL "'dlv_' || lower (hex (randomblob (13)))"
+
 sqlite3 *rc_store_get_db (RcStore *self);
 /* Sets RC_ERROR_STORE "store: <what>: <sqlite message>". */
 void rc_store_set_sqlite_error (RcStore *self, GError **error, const char *format, ...)
     G_GNUC_PRINTF (3, 4);
 gboolean rc_store_exec_sql (RcStore *self, const char *sql, const char *what, GError **error);
 sqlite3_stmt *rc_store_prepare (RcStore *self, const char *sql, const char *what, GError **error);
+
+/* A statement from rc_store_prepare_cached () in use. Declared with g_autoptr, it is reset and
+ * its bindings cleared when it goes out of scope, on every path; it is never finalized (the
+ * store does that when it closes). */
+typedef sqlite3_stmt RcStatementLease;
+void rc_statement_lease_release (RcStatementLease *statement);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcStatementLease, rc_statement_lease_release)
+
+/* Prepared once per distinct @sql (compared by text) and kept for the life of the connection,
+ * for the hot paths. Hold it as g_autoptr (RcStatementLease); never two leases of one @sql at
+ * once. */
+sqlite3_stmt *
+rc_store_prepare_cached (RcStore *self, const char *sql, const char *what, GError **error);
 /* Steps a statement that returns no rows. */
 gboolean
 rc_store_step_done (RcStore *self, sqlite3_stmt *statement, const char *what, GError **error);
@@ -34,9 +53,5 @@ gint64 rc_store_column_time (sqlite3_stmt *statement, int column); /* NULL reads
 gboolean rc_store_fill_random (guint8 *buffer, gsize length, GError **error);
 /* @prefix + 26 random Crockford base32 characters. */
 char *rc_store_new_id (const char *prefix, GError **error);
-
-/* rc-store-webhooks.c: the outbox rows for an event, inside the caller's transaction. */
-gboolean rc_store_enqueue_deliveries (
-    RcStore *self, const char *event_id, const char *type, gint64 now, GError **error);
 
 G_END_DECLS

@@ -23,11 +23,6 @@
  */
 
 #define RC_WEBHOOK_SECRET_BYTES 32
-#define RC_WEBHOOK_ALL_CALLS "call.*"
-
-/* "dlv_" + 26 lowercase hex digits (104 random bits), made in SQL so the outbox rows of an
- * event are inserted by one statement. */
-#define DELIVERY_ID_SQL "'dlv_' || lower (hex (randomblob (13)))"
 
 #define WEBHOOK_COLUMNS                                                                            \
   "id, webhook_id, url, events, description, secret, enabled, disabled_reason, created_at, "       \
@@ -343,33 +338,6 @@ rc_store_delete_webhook (RcStore *self, const char *webhook_id, GError **error)
 
 /* --- the outbox ---------------------------------------------------------------------------- */
 
-gboolean
-rc_store_enqueue_deliveries (
-    RcStore *self, const char *event_id, const char *type, gint64 now, GError **error)
-{
-  g_autoptr (sqlite3_stmt) statement = NULL;
-
-  /* Subscribed: "call.*" takes every call event; otherwise the type is one of the listed ones. */
-  statement = rc_store_prepare (
-      self,
-      "INSERT INTO deliveries (delivery_id, webhook, event_id, event_type, call_id, sequence, "
-      "  next_attempt_at, created_at, updated_at) "
-      "SELECT " DELIVERY_ID_SQL ", w.id, e.event_id, e.type, e.call_id, "
-      "  e.sequence, ?2, ?2, ?2 FROM webhooks w, events e "
-      "WHERE e.event_id = ?1 AND w.enabled = 1 AND ((w.events = '" RC_WEBHOOK_ALL_CALLS
-      "' AND e.type LIKE 'call.%') OR instr (' ' || w.events || ' ', ' ' || e.type || ' ') > 0)",
-      "queueing deliveries", error);
-  if (statement == NULL)
-    return FALSE;
-  rc_store_bind_text (statement, 1, event_id);
-  sqlite3_bind_int64 (statement, 2, now);
-  if (!rc_store_step_done (self, statement, "queueing deliveries", error)) {
-    g_prefix_error (error, "event %s (%s): ", event_id, type);
-    return FALSE;
-  }
-  return TRUE;
-}
-
 GPtrArray *
 rc_store_list_due_deliveries (RcStore *self, gint64 now, guint limit, GError **error)
 {
@@ -416,51 +384,6 @@ rc_store_next_delivery_time (RcStore *self, gint64 after, GError **error)
     return 0;
   }
   return sqlite3_column_int64 (statement, 0);
-}
-
-RcEvent *
-rc_store_get_delivery_event (RcStore *self, const RcDelivery *delivery, GError **error)
-{
-  g_autoptr (sqlite3_stmt) statement = NULL;
-  RcEvent *event;
-  int rc;
-
-  g_return_val_if_fail (RC_IS_STORE (self), NULL);
-
-  if (delivery->call_id == NULL) {
-    /* webhook.test: nothing to store beyond the delivery itself. */
-    event = g_new0 (RcEvent, 1);
-    event->event_id = g_strdup (delivery->event_id);
-    event->type = g_strdup (delivery->event_type);
-    event->created_at = delivery->created_at;
-    event->data = g_strdup_printf ("{\"webhook_id\":\"%s\",\"message\":\"This is a test event "
-                                   "from reachcelld.\"}",
-                                   delivery->webhook_id);
-    return event;
-  }
-  statement = rc_store_prepare (self,
-                                "SELECT event_id, call_id, sequence, type, created_at, data FROM "
-                                "events WHERE event_id = ?1",
-                                "reading an event", error);
-  if (statement == NULL)
-    return NULL;
-  rc_store_bind_text (statement, 1, delivery->event_id);
-  rc = sqlite3_step (statement);
-  if (rc != SQLITE_ROW) {
-    if (rc == SQLITE_DONE)
-      g_set_error (error, RC_ERROR, RC_ERROR_NOT_FOUND, "no such event %s", delivery->event_id);
-    else
-      rc_store_set_sqlite_error (self, error, "reading event %s", delivery->event_id);
-    return NULL;
-  }
-  event = g_new0 (RcEvent, 1);
-  event->event_id = rc_store_column_dup_text (statement, 0);
-  event->call_id = rc_store_column_dup_text (statement, 1);
-  event->sequence = (guint)sqlite3_column_int64 (statement, 2);
-  event->type = rc_store_column_dup_text (statement, 3);
-  event->created_at = sqlite3_column_int64 (statement, 4);
-  event->data = rc_store_column_dup_text (statement, 5);
-  return event;
 }
 
 gboolean

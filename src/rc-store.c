@@ -227,21 +227,6 @@ static const char *const statement_sql[N_STATEMENTS] = {
   [STATEMENT_TOUCH_KEY] = "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
 };
 
-/*
- * A cached statement in use. Declared with g_autoptr, it is reset and its bindings cleared when
- * it goes out of scope, on every path (it is never finalized: that is done in finalize).
- */
-typedef sqlite3_stmt RcStatementLease;
-
-static void
-rc_statement_lease_release (RcStatementLease *statement)
-{
-  sqlite3_reset (statement);
-  sqlite3_clear_bindings (statement);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcStatementLease, rc_statement_lease_release)
-
 enum {
   PROP_0,
   PROP_PATH,
@@ -256,6 +241,7 @@ struct _RcStore {
   char *path;
   sqlite3 *db;
   sqlite3_stmt *statements[N_STATEMENTS];
+  GHashTable *cached; /* SQL text → statement prepared on first use (rc_store_prepare_cached) */
   gboolean events_uncommitted; /* an event was appended in the open transaction */
 };
 
@@ -311,6 +297,32 @@ rc_store_exec_sql (RcStore *self, const char *sql, const char *what, GError **er
     return FALSE;
   }
   return TRUE;
+}
+
+void
+rc_statement_lease_release (RcStatementLease *statement)
+{
+  sqlite3_reset (statement);
+  sqlite3_clear_bindings (statement);
+}
+
+sqlite3_stmt *
+rc_store_prepare_cached (RcStore *self, const char *sql, const char *what, GError **error)
+{
+  sqlite3_stmt *statement = g_hash_table_lookup (self->cached, sql);
+
+  if (statement != NULL) {
+    /* Two leases of one statement at once would reset each other's rows. */
+    g_return_val_if_fail (!sqlite3_stmt_busy (statement), NULL);
+    return statement;
+  }
+  if (sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement, NULL)
+      != SQLITE_OK) {
+    rc_store_set_sqlite_error (self, error, "%s", what);
+    return NULL;
+  }
+  g_hash_table_insert (self->cached, g_strdup (sql), statement);
+  return statement;
 }
 
 sqlite3_stmt *
@@ -690,6 +702,7 @@ rc_store_finalize (GObject *object)
 
   for (guint i = 0; i < N_STATEMENTS; i++)
     sqlite3_finalize (self->statements[i]);
+  g_clear_pointer (&self->cached, g_hash_table_unref);
   if (self->db != NULL && sqlite3_close (self->db) != SQLITE_OK)
     g_warning ("%s: closing the database: %s", self->path, sqlite3_errmsg (self->db));
   g_free (self->path);
@@ -717,8 +730,15 @@ rc_store_class_init (RcStoreClass *klass)
 }
 
 static void
+finalize_statement (gpointer statement)
+{
+  sqlite3_finalize (statement);
+}
+
+static void
 rc_store_init (RcStore *self)
 {
+  self->cached = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_statement);
 }
 
 RcStore *
@@ -834,6 +854,9 @@ rc_store_save_call (RcStore *self, const RcCall *call, GError **error)
   return TRUE;
 }
 
+static gboolean rc_store_enqueue_deliveries (
+    RcStore *self, const char *event_id, const char *type, gint64 now, GError **error);
+
 /* The two writes of rc_store_append_event (), run inside its savepoint. */
 static gboolean
 append_event_rows (RcStore *self,
@@ -924,6 +947,80 @@ rc_store_append_event (RcStore *self,
   if (own_transaction)
     notify_committed (self);
   return TRUE;
+}
+
+/* --- the outbox rows of an event, and an event as delivered ---------------------------- */
+
+static gboolean
+rc_store_enqueue_deliveries (
+    RcStore *self, const char *event_id, const char *type, gint64 now, GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+
+  /* Subscribed: "call.*" takes every call event; otherwise the type is one of the listed ones. */
+  statement = rc_store_prepare (
+      self,
+      "INSERT INTO deliveries (delivery_id, webhook, event_id, event_type, call_id, sequence, "
+      "  next_attempt_at, created_at, updated_at) "
+      "SELECT " DELIVERY_ID_SQL ", w.id, e.event_id, e.type, e.call_id, "
+      "  e.sequence, ?2, ?2, ?2 FROM webhooks w, events e "
+      "WHERE e.event_id = ?1 AND w.enabled = 1 AND ((w.events = '" RC_WEBHOOK_ALL_CALLS
+      "' AND e.type LIKE 'call.%') OR instr (' ' || w.events || ' ', ' ' || e.type || ' ') > 0)",
+      "queueing deliveries", error);
+  if (statement == NULL)
+    return FALSE;
+  rc_store_bind_text (statement, 1, event_id);
+  sqlite3_bind_int64 (statement, 2, now);
+  if (!rc_store_step_done (self, statement, "queueing deliveries", error)) {
+    g_prefix_error (error, "event %s (%s): ", event_id, type);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+RcEvent *
+rc_store_get_delivery_event (RcStore *self, const RcDelivery *delivery, GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+  RcEvent *event;
+  int rc;
+
+  g_return_val_if_fail (RC_IS_STORE (self), NULL);
+
+  if (delivery->call_id == NULL) {
+    /* webhook.test: nothing to store beyond the delivery itself. */
+    event = g_new0 (RcEvent, 1);
+    event->event_id = g_strdup (delivery->event_id);
+    event->type = g_strdup (delivery->event_type);
+    event->created_at = delivery->created_at;
+    event->data = g_strdup_printf ("{\"webhook_id\":\"%s\",\"message\":\"This is a test event "
+                                   "from reachcelld.\"}",
+                                   delivery->webhook_id);
+    return event;
+  }
+  statement = rc_store_prepare (self,
+                                "SELECT event_id, call_id, sequence, type, created_at, data FROM "
+                                "events WHERE event_id = ?1",
+                                "reading an event", error);
+  if (statement == NULL)
+    return NULL;
+  rc_store_bind_text (statement, 1, delivery->event_id);
+  rc = sqlite3_step (statement);
+  if (rc != SQLITE_ROW) {
+    if (rc == SQLITE_DONE)
+      g_set_error (error, RC_ERROR, RC_ERROR_NOT_FOUND, "no such event %s", delivery->event_id);
+    else
+      rc_store_set_sqlite_error (self, error, "reading event %s", delivery->event_id);
+    return NULL;
+  }
+  event = g_new0 (RcEvent, 1);
+  event->event_id = rc_store_column_dup_text (statement, 0);
+  event->call_id = rc_store_column_dup_text (statement, 1);
+  event->sequence = (guint)sqlite3_column_int64 (statement, 2);
+  event->type = rc_store_column_dup_text (statement, 3);
+  event->created_at = sqlite3_column_int64 (statement, 4);
+  event->data = rc_store_column_dup_text (statement, 5);
+  return event;
 }
 
 RcCall *
