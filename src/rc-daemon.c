@@ -15,12 +15,10 @@
 #include "rc-log.h"
 #include "rc-mm-watch.h"
 #include "rc-relay.h"
+#include "rc-sd-notify.h"
 #include "rc-store.h"
 
 #include <stdio.h>
-#if HAVE_LIBSYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 /**
  * RcDaemon: owns every long-lived object and the main loop.
@@ -31,6 +29,7 @@
 
 #define RC_IDEMPOTENCY_TTL (24 * G_TIME_SPAN_HOUR)
 #define RC_HOUSEKEEPING_INTERVAL (15 * 60)
+#define RC_WATCHDOG_USEC_PER_PING_MS 2000 /* µs → ms, and two pings per watchdog timeout */
 
 struct _RcDaemon {
   GObject parent_instance;
@@ -88,25 +87,38 @@ on_housekeeping (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-#if HAVE_LIBSYSTEMD
+/* Tells the service manager (Type=notify); a failure is logged and never stops the daemon. */
+static void
+notify_service_manager (const char *state)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!rc_sd_notify (state, &error))
+    g_warning ("cannot notify the service manager: %s", error->message);
+}
+
 static gboolean
 on_watchdog (gpointer user_data)
 {
-  sd_notify (0, "WATCHDOG=1");
+  notify_service_manager ("WATCHDOG=1");
   return G_SOURCE_CONTINUE;
 }
-#endif
 
 static void
 notify_ready (RcDaemon *self)
 {
-#if HAVE_LIBSYSTEMD
+  g_autoptr (GError) error = NULL;
   guint64 watchdog_usec = 0;
 
-  sd_notify (0, "READY=1\nSTATUS=Serving the call API");
-  if (sd_watchdog_enabled (0, &watchdog_usec) > 0 && watchdog_usec > 0)
-    self->watchdog_id = g_timeout_add ((guint)(watchdog_usec / 2000), on_watchdog, self);
-#endif
+  notify_service_manager ("READY=1\nSTATUS=Serving the call API");
+  if (!rc_sd_watchdog_get_usec (&watchdog_usec, &error))
+    g_warning ("watchdog disabled: %s", error->message);
+  if (watchdog_usec > 0) {
+    /* Twice per timeout, as sd_watchdog_enabled(3) advises. */
+    guint64 interval_ms = watchdog_usec / RC_WATCHDOG_USEC_PER_PING_MS;
+
+    self->watchdog_id = g_timeout_add ((guint)CLAMP (interval_ms, 1, G_MAXUINT), on_watchdog, self);
+  }
   if (self->print_ready) {
     GSList *uris = rc_api_get_uris (self->api);
     g_autofree char *uri = uris != NULL ? g_uri_to_string (uris->data) : g_strdup ("");
@@ -160,9 +172,7 @@ rc_daemon_quit (RcDaemon *self)
 {
   g_return_if_fail (RC_IS_DAEMON (self));
 
-#if HAVE_LIBSYSTEMD
-  sd_notify (0, "STOPPING=1");
-#endif
+  notify_service_manager ("STOPPING=1");
   if (self->api != NULL)
     rc_api_disconnect (self->api);
   if (self->relay != NULL)
