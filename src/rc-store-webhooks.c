@@ -199,6 +199,31 @@ collect_one (RcStore *self,
 
 /* --- webhooks ------------------------------------------------------------------------------ */
 
+/* The generation of the webhook rows, kept on the store object (its struct is rc-store.c's). */
+static GQuark
+webhooks_generation_quark (void)
+{
+  return g_quark_from_static_string ("rc-store-webhooks-generation");
+}
+
+static void
+bump_webhooks_generation (RcStore *self)
+{
+  guint generation
+      = GPOINTER_TO_UINT (g_object_get_qdata (G_OBJECT (self), webhooks_generation_quark ()));
+
+  g_object_set_qdata (G_OBJECT (self), webhooks_generation_quark (),
+                      GUINT_TO_POINTER (generation + 1));
+}
+
+guint
+rc_store_get_webhooks_generation (RcStore *self)
+{
+  g_return_val_if_fail (RC_IS_STORE (self), 0);
+
+  return GPOINTER_TO_UINT (g_object_get_qdata (G_OBJECT (self), webhooks_generation_quark ()));
+}
+
 static char *
 new_secret (GError **error)
 {
@@ -247,19 +272,20 @@ rc_store_create_webhook (RcStore *self,
   sqlite3_bind_int64 (statement, 6, now);
   if (!rc_store_step_done (self, statement, "creating a webhook", error))
     return NULL;
+  bump_webhooks_generation (self);
   return rc_store_get_webhook (self, webhook_id, error);
 }
 
 RcWebhook *
 rc_store_get_webhook (RcStore *self, const char *webhook_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (RcStatementLease) statement = NULL;
 
   g_return_val_if_fail (RC_IS_STORE (self), NULL);
 
-  statement
-      = rc_store_prepare (self, "SELECT " WEBHOOK_COLUMNS " FROM webhooks WHERE webhook_id = ?1",
-                          "reading a webhook", error);
+  statement = rc_store_prepare_cached (
+      self, "SELECT " WEBHOOK_COLUMNS " FROM webhooks WHERE webhook_id = ?1", "reading a webhook",
+      error);
   if (statement == NULL)
     return NULL;
   rc_store_bind_text (statement, 1, webhook_id);
@@ -306,6 +332,8 @@ rc_store_update_webhook (RcStore *self, const RcWebhook *webhook, GError **error
   rc_store_bind_text (statement, 6, webhook->disabled_reason);
   rc_store_bind_time (statement, 7, webhook->failing_since);
   sqlite3_bind_int64 (statement, 8, webhook->updated_at);
+  /* Before the write: a copy read meanwhile is stale even if this fails or is rolled back. */
+  bump_webhooks_generation (self);
   if (!rc_store_step_done (self, statement, "updating a webhook", error))
     return FALSE;
   if (sqlite3_changes (rc_store_get_db (self)) == 0) {
@@ -327,6 +355,7 @@ rc_store_delete_webhook (RcStore *self, const char *webhook_id, GError **error)
   if (statement == NULL)
     return FALSE;
   rc_store_bind_text (statement, 1, webhook_id);
+  bump_webhooks_generation (self);
   if (!rc_store_step_done (self, statement, "deleting a webhook", error))
     return FALSE;
   if (sqlite3_changes (rc_store_get_db (self)) == 0) {
@@ -341,12 +370,12 @@ rc_store_delete_webhook (RcStore *self, const char *webhook_id, GError **error)
 GPtrArray *
 rc_store_list_due_deliveries (RcStore *self, gint64 now, guint limit, GError **error)
 {
-  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (RcStatementLease) statement = NULL;
 
   g_return_val_if_fail (RC_IS_STORE (self), NULL);
 
   /* Per webhook, a call's events go in sequence order: only the lowest pending one is due. */
-  statement = rc_store_prepare (
+  statement = rc_store_prepare_cached (
       self,
       "SELECT " DELIVERY_COLUMNS " FROM deliveries d JOIN webhooks w ON w.id = d.webhook "
       "WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND w.enabled = 1 "
@@ -362,19 +391,49 @@ rc_store_list_due_deliveries (RcStore *self, gint64 now, guint limit, GError **e
                   "listing due deliveries", error);
 }
 
+RcDelivery *
+rc_store_get_next_call_delivery (
+    RcStore *self, gint64 webhook_row, const char *call_id, guint after_sequence, GError **error)
+{
+  g_autoptr (RcStatementLease) statement = NULL;
+  g_autoptr (GPtrArray) rows = NULL;
+
+  g_return_val_if_fail (RC_IS_STORE (self), NULL);
+  g_return_val_if_fail (call_id != NULL, NULL);
+
+  /* On the partial index deliveries_next (webhook, call_id, sequence). */
+  statement = rc_store_prepare_cached (
+      self,
+      "SELECT " DELIVERY_COLUMNS " FROM deliveries d JOIN webhooks w ON w.id = d.webhook "
+      "WHERE d.webhook = ?1 AND d.call_id = ?2 AND d.status = 'pending' AND d.sequence > ?3 "
+      "ORDER BY d.sequence LIMIT 1",
+      "finding a call's next delivery", error);
+  if (statement == NULL)
+    return NULL;
+  sqlite3_bind_int64 (statement, 1, webhook_row);
+  rc_store_bind_text (statement, 2, call_id);
+  sqlite3_bind_int64 (statement, 3, after_sequence);
+  rows = collect (self, statement, (RowReader)delivery_from_row, (GDestroyNotify)rc_delivery_free,
+                  "finding a call's next delivery", error);
+  if (rows == NULL || rows->len == 0)
+    return NULL;
+  return g_ptr_array_steal_index (rows, 0);
+}
+
 gint64
 rc_store_next_delivery_time (RcStore *self, gint64 after, GError **error)
 {
-  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (RcStatementLease) statement = NULL;
   int rc;
 
   g_return_val_if_fail (RC_IS_STORE (self), 0);
 
-  statement = rc_store_prepare (self,
-                                "SELECT min (d.next_attempt_at) FROM deliveries d JOIN webhooks w "
-                                "ON w.id = d.webhook WHERE d.status = 'pending' AND w.enabled = 1 "
-                                "AND d.next_attempt_at > ?1",
-                                "finding the next delivery", error);
+  statement
+      = rc_store_prepare_cached (self,
+                                 "SELECT min (d.next_attempt_at) FROM deliveries d JOIN webhooks w "
+                                 "ON w.id = d.webhook WHERE d.status = 'pending' AND w.enabled = 1 "
+                                 "AND d.next_attempt_at > ?1",
+                                 "finding the next delivery", error);
   if (statement == NULL)
     return 0;
   sqlite3_bind_int64 (statement, 1, after);
@@ -392,20 +451,21 @@ rc_store_record_attempt (RcStore *self,
                          const RcAttempt *attempt,
                          GError **error)
 {
-  g_autoptr (sqlite3_stmt) insert = NULL;
-  g_autoptr (sqlite3_stmt) update = NULL;
+  g_autoptr (RcStatementLease) insert = NULL;
+  g_autoptr (RcStatementLease) update = NULL;
 
   g_return_val_if_fail (RC_IS_STORE (self), FALSE);
 
-  insert = rc_store_prepare (self,
-                             "INSERT INTO attempts (delivery, attempted_at, http_status, error, "
-                             "duration_us) VALUES (?1, ?2, ?3, ?4, ?5)",
-                             "logging an attempt", error);
-  update = insert ? rc_store_prepare (self,
-                                      "UPDATE deliveries SET status = ?2, attempts = ?3, "
-                                      "next_attempt_at = ?4, last_http_status = ?5, "
-                                      "last_error = ?6, updated_at = ?7 WHERE id = ?1",
-                                      "updating a delivery", error)
+  insert = rc_store_prepare_cached (
+      self,
+      "INSERT INTO attempts (delivery, attempted_at, http_status, error, "
+      "duration_us) VALUES (?1, ?2, ?3, ?4, ?5)",
+      "logging an attempt", error);
+  update = insert ? rc_store_prepare_cached (self,
+                                             "UPDATE deliveries SET status = ?2, attempts = ?3, "
+                                             "next_attempt_at = ?4, last_http_status = ?5, "
+                                             "last_error = ?6, updated_at = ?7 WHERE id = ?1",
+                                             "updating a delivery", error)
                   : NULL;
   if (update == NULL)
     return FALSE;
@@ -604,22 +664,4 @@ rc_store_count_deliveries (RcStore *self, guint64 out_counts[3], GError **error)
     return FALSE;
   }
   return TRUE;
-}
-
-guint64
-rc_store_count_events (RcStore *self, GError **error)
-{
-  g_autoptr (sqlite3_stmt) statement = NULL;
-
-  g_return_val_if_fail (RC_IS_STORE (self), 0);
-
-  /* Events are never deleted: the largest row id is their number, without a scan. */
-  statement = rc_store_prepare (self, "SELECT coalesce (max (id), 0) FROM events",
-                                "counting events", error);
-  if (statement == NULL || sqlite3_step (statement) != SQLITE_ROW) {
-    if (statement != NULL)
-      rc_store_set_sqlite_error (self, error, "counting events");
-    return 0;
-  }
-  return (guint64)sqlite3_column_int64 (statement, 0);
 }

@@ -181,6 +181,10 @@ GPtrArray *rc_store_list_webhooks (RcStore *self, GError **error); /* RcWebhook,
 gboolean rc_store_update_webhook (RcStore *self, const RcWebhook *webhook, GError **error);
 /* Deletes the webhook with its deliveries and attempts. NOT_FOUND if unknown. */
 gboolean rc_store_delete_webhook (RcStore *self, const char *webhook_id, GError **error);
+/* Changes whenever a webhook is created, updated or deleted through @self (even in a transaction
+ * that is rolled back later): a copy of webhook rows is current while this has not changed.
+ * Writes by other processes (reachcellctl) are not counted. */
+guint rc_store_get_webhooks_generation (RcStore *self);
 
 typedef enum {
   RC_DELIVERY_PENDING,
@@ -221,6 +225,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcDelivery, rc_delivery_free)
 /* Pending deliveries due at @now, of enabled webhooks, each the lowest pending sequence of its
  * (webhook, call), oldest due first, at most @limit (RcDelivery). */
 GPtrArray *rc_store_list_due_deliveries (RcStore *self, gint64 now, guint limit, GError **error);
+/* The lowest pending delivery of call @call_id to webhook row @webhook_row with a sequence above
+ * @after_sequence, due or not; NULL if none (and no error). */
+RcDelivery *rc_store_get_next_call_delivery (
+    RcStore *self, gint64 webhook_row, const char *call_id, guint after_sequence, GError **error);
 /* Earliest next_attempt_at later than @after of a pending delivery of an enabled webhook; 0 if
  * none. */
 gint64 rc_store_next_delivery_time (RcStore *self, gint64 after, GError **error);
