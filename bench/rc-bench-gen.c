@@ -2,7 +2,7 @@
 /*
  * rc-bench-gen: fills a reachcelld database for the benchmarks, through the daemon's own store
  * code (librc.a: rc_store_save_call, rc_store_append_event), so the schema, the indexes, the
- * call_counts triggers, the event payloads and the outbox rows are exactly what the daemon writes.
+ * call_counts and call_days triggers and the outbox rows are exactly what the daemon writes.
  *
  *   rc-bench-gen calls DB N        N terminal calls spread over the 365 days before today, each
  *                                  with the events a real call of its outcome gets (2-4), in
@@ -62,8 +62,8 @@ prepare_bulk (sqlite3 *db)
                           "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
                           -1, &insert_call, NULL) != SQLITE_OK
       || sqlite3_prepare_v2 (db,
-                             "INSERT INTO events (event_id, call_id, sequence, type, created_at, "
-                             "data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                             "INSERT INTO events (call, sequence, type, offset_us) VALUES (?1, ?2, "
+                             "?3, ?4)",
                              -1, &insert_event, NULL) != SQLITE_OK) {
     fprintf (stderr, "rc-bench-gen: prepare: %s\n", sqlite3_errmsg (db));
     exit (1);
@@ -90,10 +90,9 @@ step (sqlite3_stmt *s)
 }
 
 static void
-bulk_call (GRand *rand, RcCall *call, const Stage *stages, guint n_stages, RcEndReason reason)
+bulk_call (RcCall *call, const Stage *stages, guint n_stages)
 {
-  static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
-  RcCall *snapshot = rc_call_copy (call);
+  gint64 row;
 
   /* events.call_id references calls: the call row first, in its final state. */
   g_strlcpy (last_call_id, call->call_id, sizeof last_call_id);
@@ -108,7 +107,11 @@ bulk_call (GRand *rand, RcCall *call, const Stage *stages, guint n_stages, RcEnd
   sqlite3_bind_text (insert_call, 7, call->client_reference, -1, SQLITE_STATIC);
   sqlite3_bind_text (insert_call, 8, call->modem, -1, SQLITE_STATIC);
   sqlite3_bind_int (insert_call, 9, call->slot);
-  sqlite3_bind_text (insert_call, 10, call->line, -1, SQLITE_STATIC);
+  /* As rc_store_save_call (): line is stored only when it is not the call's own side. */
+  if (g_strcmp0 (call->line, call->direction == RC_CALL_DIRECTION_OUTBOUND ? call->from : call->to) != 0)
+    sqlite3_bind_text (insert_call, 10, call->line, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (insert_call, 10);
   sqlite3_bind_null (insert_call, 11);
   sqlite3_bind_int (insert_call, 12, call->timeout_seconds);
   bind_time (insert_call, 13, call->initiated_at);
@@ -120,37 +123,15 @@ bulk_call (GRand *rand, RcCall *call, const Stage *stages, guint n_stages, RcEnd
   sqlite3_bind_int64 (insert_call, 19, call->last_sequence);
   sqlite3_bind_int (insert_call, 20, call->local_hangup ? 1 : 0);
   step (insert_call);
-  snapshot->end_reason = RC_END_REASON_NONE;
-  snapshot->ringing_at = snapshot->connected_at = snapshot->ended_at = 0;
+  row = sqlite3_last_insert_rowid (sqlite3_db_handle (insert_call));
+  /* As rc_store_append_event (): no payload copy, the time as an offset from created_at. */
   for (guint i = 0; i < n_stages; i++) {
-    gint64 at = call->created_at + stages[i].at;
-    char event_id[4 + 26 + 1] = "evt_";
-    g_autofree char *data = NULL;
-    g_autofree char *type = NULL;
-
-    snapshot->status = stages[i].status;
-    if (stages[i].status == RC_CALL_STATUS_RINGING)
-      snapshot->ringing_at = at;
-    else if (stages[i].status == RC_CALL_STATUS_CONNECTED)
-      snapshot->connected_at = at;
-    if (i == n_stages - 1 && stages[i].status >= RC_CALL_STATUS_ENDED) {
-      snapshot->ended_at = at;
-      snapshot->end_reason = reason;
-    }
-    for (guint c = 0; c < 26; c++)
-      event_id[4 + c] = alphabet[g_rand_int (rand) & 0x1f];
-    event_id[30] = '\0';
-    data = rc_json_call_to_string (snapshot, at);
-    type = g_strconcat ("call.", rc_call_status_to_string (stages[i].status), NULL);
-    sqlite3_bind_text (insert_event, 1, event_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (insert_event, 2, call->call_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (insert_event, 3, i + 1);
-    sqlite3_bind_text (insert_event, 4, type, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (insert_event, 5, at);
-    sqlite3_bind_text (insert_event, 6, data, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (insert_event, 1, row);
+    sqlite3_bind_int64 (insert_event, 2, i + 1);
+    sqlite3_bind_int (insert_event, 3, (int)stages[i].status);
+    sqlite3_bind_int64 (insert_event, 4, stages[i].at);
     step (insert_event);
   }
-  rc_call_free (snapshot);
 }
 
 /* Stores @call in its final state with one event per stage, each carrying the call as it was. */
@@ -167,7 +148,6 @@ store_call (RcStore *store, RcCall *call, const Stage *stages, guint n_stages, R
     die ("saving a call", error);
   for (guint i = 0; i < n_stages; i++) {
     gint64 at = call->created_at + stages[i].at;
-    g_autofree char *data = NULL;
     g_autofree char *type = NULL;
 
     snapshot->status = stages[i].status;
@@ -179,9 +159,8 @@ store_call (RcStore *store, RcCall *call, const Stage *stages, guint n_stages, R
       snapshot->ended_at = at;
       snapshot->end_reason = reason;
     }
-    data = rc_json_call_to_string (snapshot, at);
     type = g_strconcat ("call.", rc_call_status_to_string (stages[i].status), NULL);
-    if (!rc_store_append_event (store, snapshot, type, data, at, NULL, &error))
+    if (!rc_store_append_event (store, snapshot, type, at, NULL, &error))
       die ("appending an event", error);
   }
   call->last_sequence = snapshot->last_sequence;
@@ -258,7 +237,7 @@ generate_one (RcStore *store, GRand *rand, gint64 created_at)
   call->end_reason = reason;
   if (call->connected_at != 0 && outbound && call->slot == 1)
     call->cost_micro_usd = -1;
-  bulk_call (rand, call, stages, n, reason);
+  bulk_call (call, stages, n);
 }
 
 static void

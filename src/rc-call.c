@@ -151,6 +151,26 @@ rc_call_is_terminal (const RcCall *call)
   return call->status >= RC_CALL_STATUS_ENDED;
 }
 
+RcCall *
+rc_call_as_of (const RcCall *call, RcCallStatus status)
+{
+  RcCall *then = rc_call_copy (call);
+
+  /* Each field below is set only by the transition into a later status, so clearing it for an
+   * earlier status gives back the call as it was (a caller number that arrived late is kept). */
+  then->status = status;
+  if (!rc_call_is_terminal (then)) {
+    then->ended_at = 0;
+    then->end_reason = RC_END_REASON_NONE;
+    then->cost_micro_usd = -1;
+  }
+  if (status == RC_CALL_STATUS_INITIATING || status == RC_CALL_STATUS_RINGING)
+    then->connected_at = 0;
+  if (status == RC_CALL_STATUS_INITIATING)
+    then->ringing_at = 0;
+  return then;
+}
+
 gint64
 rc_call_duration_seconds (const RcCall *call, gint64 now)
 {

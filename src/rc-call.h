@@ -71,6 +71,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcCall, rc_call_free)
 
 gboolean rc_call_is_terminal (const RcCall *call);
 gint64 rc_call_duration_seconds (const RcCall *call, gint64 now); /* -1: null */
+/* A copy of @call as it was when it entered @status (an event's payload): the fields that later
+ * transitions set are cleared. */
+RcCall *rc_call_as_of (const RcCall *call, RcCallStatus status);
 
 const char *rc_call_direction_to_string (RcCallDirection direction);
 gboolean rc_call_direction_from_string (const char *text, RcCallDirection *out);

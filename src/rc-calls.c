@@ -54,7 +54,6 @@ typedef struct {
 
 typedef struct {
   char *type;
-  char *data;
   gint64 created_at;
 } UnsavedEvent;
 
@@ -62,7 +61,6 @@ static void
 unsaved_event_free (UnsavedEvent *event)
 {
   g_free (event->type);
-  g_free (event->data);
   g_free (event);
 }
 
@@ -118,8 +116,7 @@ store_open_call (RcCalls *self, OpenCall *open, GError **error)
   for (GList *l = open->unsaved_events.head; ok && l != NULL; l = l->next) {
     UnsavedEvent *event = l->data;
 
-    ok = rc_store_append_event (self->store, call, event->type, event->data, event->created_at,
-                                NULL, error);
+    ok = rc_store_append_event (self->store, call, event->type, event->created_at, NULL, error);
   }
   if (ok && rc_store_commit (self->store, error))
     return TRUE;
@@ -146,7 +143,6 @@ persist (RcCalls *self, OpenCall *open, gboolean event)
 
     unsaved->created_at = g_get_real_time ();
     unsaved->type = g_strconcat ("call.", rc_call_status_to_string (open->record->status), NULL);
-    unsaved->data = rc_json_call_to_string (open->record, unsaved->created_at);
     g_queue_push_tail (&open->unsaved_events, unsaved);
   }
   if (store_open_call (self, open, &error)) {
@@ -401,8 +397,8 @@ adopt_call (RcCalls *self, const RcMmCallEvent *event)
   }
   call->modem = g_strdup (event->equipment_id);
   call->slot = (int)line->slot;
-  call->initiated_at = now;
-  call->created_at = now;
+  call->created_at = rc_store_claim_created_at (self->store, now);
+  call->initiated_at = call->created_at;
   call->status = RC_CALL_STATUS_INITIATING;
   busy = line_has_other_call (self, line->number, NULL);
 
@@ -779,20 +775,17 @@ rc_calls_dial (RcCalls *self,
   call->modem = g_strdup (line->modem->equipment_id);
   call->slot = (int)line->slot;
   call->timeout_seconds = request->timeout_seconds;
-  call->initiated_at = now;
-  call->created_at = now;
+  call->created_at = rc_store_claim_created_at (self->store, now);
+  call->initiated_at = call->created_at;
 
   /* One transaction: the call, its first event and the idempotency record. */
-  {
-    g_autofree char *data = rc_json_call_to_string (call, now);
-
-    if (!rc_store_begin (self->store, error))
-      return NULL;
-    if (!rc_store_save_call (self->store, call, error)
-        || !rc_store_append_event (self->store, call, "call.initiating", data, now, NULL, error)) {
-      rc_store_rollback (self->store);
-      return NULL;
-    }
+  if (!rc_store_begin (self->store, error))
+    return NULL;
+  if (!rc_store_save_call (self->store, call, error)
+      || !rc_store_append_event (self->store, call, "call.initiating", call->created_at, NULL,
+                                 error)) {
+    rc_store_rollback (self->store);
+    return NULL;
   }
   if (render != NULL)
     body = render (call, render_data);

@@ -51,6 +51,8 @@ void rc_store_bind_time (sqlite3_stmt *statement, int index, gint64 time);
 char *rc_store_column_dup_text (sqlite3_stmt *statement, int column);
 gint64 rc_store_column_time (sqlite3_stmt *statement, int column); /* NULL reads as 0 */
 gboolean rc_store_fill_random (guint8 *buffer, gsize length, GError **error);
+/* The SQL that takes a database from @from_version to the next (tests build old databases). */
+const char *rc_store_migration_sql (guint from_version);
 /* @prefix + 26 random Crockford base32 characters. */
 char *rc_store_new_id (const char *prefix, GError **error);
 

@@ -11,6 +11,7 @@
 #include "rc-store-private.h"
 
 #include "rc-error.h"
+#include "rc-json.h"
 
 #include <gio/gio.h>
 #include <sqlite3.h>
@@ -35,6 +36,14 @@
 #define RC_STORE_KEY_TOUCH_INTERVAL                                                                \
   (60 * G_USEC_PER_SEC) /* last_used_at written at most this often */
 #define RC_STORE_EVENT_ID_CHARS 26
+/* µs in a UTC day: call_days buckets calls by created_at / RC_STORE_DAY_US. A literal (not an
+ * expression) because the migration SQL spells it with G_STRINGIFY. */
+#define RC_STORE_DAY_US 86400000000
+/* A list page whose offset is below this is read with a plain OFFSET; deeper pages are first
+ * positioned on their day through call_days, so their cost does not grow with the page. */
+#define RC_STORE_DEEP_OFFSET 1000
+/* WAL pages (4 KiB) after which a commit asks for a checkpoint in a worker thread. */
+#define RC_STORE_CHECKPOINT_PAGES 1000
 
 /*
  * Schema migrations: migrations[N] takes a database from user_version N to N + 1, in one
@@ -44,6 +53,7 @@
  * Changelog
  *   1 (0.1.0)  calls, events, api_keys, idempotency and the list indexes.
  *   2 (0.1.0)  webhooks, deliveries (the outbox) and attempts.
+ *   3 (0.2.0)  compact events (no JSON copy), narrower call indexes, call_days, counters.
  */
 static const char *const migrations[] = {
   /* 0 → 1 (0.1.0): initial schema.
@@ -185,14 +195,124 @@ static const char *const migrations[] = {
   "  duration_us INTEGER NOT NULL"
   ");"
   "CREATE INDEX attempts_by_delivery ON attempts (delivery, id);",
+
+  /* 2 → 3 (0.2.0): about 400 bytes per stored call instead of 2,600 (issue 6).
+   * events: keyed by the call's integer id; type is the RcCallStatus number of "call.<status>"
+   *   (stable: the enum is append-only); offset_us is the event's time in µs after the call's
+   *   created_at. No JSON copy of the call any more: an event's payload is the call row as it
+   *   was at that status (rc_call_as_of ()), which only differs from the old copy where a late
+   *   caller number filled `from` after the event. event_id is NULL for events stored from now
+   *   on (their id is derived from call_id and sequence, see event_id_for ()); the ids of
+   *   events stored before, already sent to receivers, are kept.
+   * calls: new calls get distinct created_at values (rc_store_claim_created_at ()), so the
+   *   indexes no longer carry call_id as a tie-break: the row id in every index entry orders the
+   *   ties of older rows, in creation order. line is NULL when it is the call's own side (from
+   *   for outbound, to for inbound), which it always is today.
+   * call_days: calls per (UTC day, status, direction), kept by triggers: the totals of filtered
+   *   lists and the position of a deep page come from it instead of counting rows.
+   * counters: totals that would need a scan, kept by triggers ('events'). */
+  "CREATE TABLE events_v3 ("
+  "  call INTEGER NOT NULL REFERENCES calls (id),"
+  "  sequence INTEGER NOT NULL,"
+  "  type INTEGER NOT NULL,"
+  "  offset_us INTEGER NOT NULL,"
+  "  event_id TEXT,"
+  "  PRIMARY KEY (call, sequence)"
+  ") WITHOUT ROWID;"
+  "INSERT INTO events_v3 (call, sequence, type, offset_us, event_id) "
+  "  SELECT c.id, e.sequence, CASE e.type WHEN 'call.initiating' THEN 0 WHEN 'call.ringing' "
+  "  THEN 1 WHEN 'call.connected' THEN 2 WHEN 'call.ended' THEN 3 WHEN 'call.missed' THEN 4 "
+  "  WHEN 'call.rejected' THEN 5 WHEN 'call.failed' THEN 6 END, e.created_at - c.created_at, "
+  "  e.event_id FROM events e JOIN calls c ON c.call_id = e.call_id;"
+  "DROP TABLE events;"
+  "ALTER TABLE events_v3 RENAME TO events;"
+  "CREATE TABLE counters ("
+  "  name TEXT PRIMARY KEY,"
+  "  value INTEGER NOT NULL"
+  ") WITHOUT ROWID;"
+  "INSERT INTO counters (name, value) SELECT 'events', count (*) FROM events;"
+  "CREATE TRIGGER events_count_insert AFTER INSERT ON events BEGIN"
+  "  UPDATE counters SET value = value + 1 WHERE name = 'events';"
+  "END;"
+  "DROP INDEX calls_by_created;"
+  "DROP INDEX calls_by_status;"
+  "DROP INDEX calls_by_direction;"
+  "DROP INDEX calls_by_from;"
+  "DROP INDEX calls_by_to;"
+  "CREATE INDEX calls_by_created ON calls (created_at);"
+  "CREATE INDEX calls_by_status ON calls (status, created_at);"
+  "CREATE INDEX calls_by_from ON calls (from_number, created_at);"
+  "CREATE INDEX calls_by_to ON calls (to_number, created_at);"
+  "UPDATE calls SET line = NULL WHERE line IS "
+  "  CASE direction WHEN 'outbound' THEN from_number ELSE to_number END;"
+  "CREATE TABLE call_days ("
+  "  day INTEGER NOT NULL,"
+  "  status TEXT NOT NULL,"
+  "  direction TEXT NOT NULL,"
+  "  count INTEGER NOT NULL,"
+  "  PRIMARY KEY (day, status, direction)"
+  ") WITHOUT ROWID;"
+  "INSERT INTO call_days (day, status, direction, count) "
+  "  SELECT created_at / " G_STRINGIFY (
+      RC_STORE_DAY_US) ", status, direction, count (*) "
+                       "  FROM calls GROUP BY 1, 2, 3;"
+                       "CREATE TRIGGER call_days_insert AFTER INSERT ON calls BEGIN"
+                       "  INSERT INTO call_days (day, status, direction, count) VALUES "
+                       "(NEW.created_at / " G_STRINGIFY (
+                           RC_STORE_DAY_US) ", NEW.status, NEW.direction, 1) "
+                                            "  ON CONFLICT DO UPDATE SET count = count + 1;"
+                                            "END;"
+                                            "CREATE TRIGGER call_days_update AFTER UPDATE OF "
+                                            "status, direction, created_at ON calls"
+                                            "  WHEN OLD.status IS NOT NEW.status OR OLD.direction "
+                                            "IS NOT NEW.direction"
+                                            "  OR OLD.created_at / " G_STRINGIFY (RC_STORE_DAY_US) " IS NOT NEW.created_at / " G_STRINGIFY (
+                                                RC_STORE_DAY_US) " BEGIN"
+                                                                 "  UPDATE call_days SET count = "
+                                                                 "count - 1 WHERE day = "
+                                                                 "OLD.created_at / " G_STRINGIFY (
+                                                                     RC_STORE_DAY_US) " AND status "
+                                                                                      "= "
+                                                                                      "OLD.status "
+                                                                                      "AND "
+                                                                                      "direction = "
+                                                                                      "OLD."
+                                                                                      "direction;"
+                                                                                      "  INSERT "
+                                                                                      "INTO "
+                                                                                      "call_days "
+                                                                                      "(day, "
+                                                                                      "status, "
+                                                                                      "direction, "
+                                                                                      "count) "
+                                                                                      "VALUES "
+                                                                                      "(NEW."
+                                                                                      "created_at "
+                                                                                      "/"
+                                                                                      " " G_STRINGIFY (
+                                                                                          RC_STORE_DAY_US) ", NEW.status, NEW.direction, 1) "
+                                                                                                           "  ON CONFLICT DO UPDATE SET count = count + 1;"
+                                                                                                           "END;"
+                                                                                                           "CREATE TRIGGER call_days_delete AFTER DELETE ON calls BEGIN"
+                                                                                                           "  UPDATE call_days SET count = count - 1 WHERE day = OLD.created_at / " G_STRINGIFY (
+                                                                                                               RC_STORE_DAY_US) " AND status = OLD.status AND direction = OLD.direction;"
+                                                                                                                                "END;",
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RC_STORE_SCHEMA_VERSION);
+
+const char *
+rc_store_migration_sql (guint from_version)
+{
+  g_return_val_if_fail (from_version < G_N_ELEMENTS (migrations), NULL);
+  return migrations[from_version];
+}
 
 /* Column order shared by every query that reads a call (see call_from_row ()). */
 #define CALL_COLUMNS                                                                               \
   "call_id, direction, from_number, to_number, status, end_reason, client_reference, modem, "      \
   "slot, line, mm_path, timeout_seconds, initiated_at, ringing_at, connected_at, ended_at, "       \
   "created_at, cost_micro_usd, last_sequence, local_hangup"
+#define CALL_N_COLUMNS 20
 
 /* Statements prepared once and kept for the life of the connection (the hot paths). */
 typedef enum {
@@ -219,9 +339,10 @@ static const char *const statement_sql[N_STATEMENTS] = {
     "connected_at = excluded.connected_at, ended_at = excluded.ended_at, "
     "created_at = excluded.created_at, cost_micro_usd = excluded.cost_micro_usd, "
     "last_sequence = excluded.last_sequence, local_hangup = excluded.local_hangup",
-  [STATEMENT_SET_LAST_SEQUENCE] = "UPDATE calls SET last_sequence = ?2 WHERE call_id = ?1",
-  [STATEMENT_INSERT_EVENT] = "INSERT INTO events (event_id, call_id, sequence, type, created_at, "
-                             "data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+  [STATEMENT_SET_LAST_SEQUENCE]
+  = "UPDATE calls SET last_sequence = ?2 WHERE call_id = ?1 RETURNING id, created_at",
+  [STATEMENT_INSERT_EVENT]
+  = "INSERT INTO events (call, sequence, type, offset_us) VALUES (?1, ?2, ?3, ?4)",
   [STATEMENT_FIND_KEY]
   = "SELECT id, digest, revoked_at, last_used_at FROM api_keys WHERE digest = ?1",
   [STATEMENT_TOUCH_KEY] = "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
@@ -243,6 +364,9 @@ struct _RcStore {
   sqlite3_stmt *statements[N_STATEMENTS];
   GHashTable *cached; /* SQL text → statement prepared on first use (rc_store_prepare_cached) */
   gboolean events_uncommitted; /* an event was appended in the open transaction */
+  gint64 last_created_at;      /* the largest calls.created_at stored or claimed */
+  gboolean checkpointing;      /* a checkpoint runs in a worker thread */
+  gboolean checkpoint_failing; /* the last one failed (and was logged) */
 };
 
 enum { SIGNAL_EVENTS_COMMITTED, N_SIGNALS };
@@ -431,22 +555,29 @@ rc_store_fill_random (guint8 *buffer, gsize length, GError **error)
   return TRUE;
 }
 
+/* @prefix + 26 lower-case Crockford base32 characters, 5 bits from each of @bytes. */
+static char *
+encode_id (const char *prefix, const guint8 bytes[RC_STORE_EVENT_ID_CHARS])
+{
+  static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+  GString *id = g_string_sized_new (strlen (prefix) + RC_STORE_EVENT_ID_CHARS);
+
+  g_string_append (id, prefix);
+  /* 256 is a multiple of 32: taking 5 bits of each random byte is unbiased. */
+  for (guint i = 0; i < RC_STORE_EVENT_ID_CHARS; i++)
+    g_string_append_c (id, alphabet[bytes[i] & 0x1f]);
+  return g_string_free (id, FALSE);
+}
+
 /* @prefix + 26 characters of Crockford base32 (130 random bits), lower case: "evt_…". */
 char *
 rc_store_new_id (const char *prefix, GError **error)
 {
-  static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
   guint8 random[RC_STORE_EVENT_ID_CHARS];
-  GString *id;
 
   if (!rc_store_fill_random (random, sizeof random, error))
     return NULL;
-  id = g_string_sized_new (strlen (prefix) + RC_STORE_EVENT_ID_CHARS);
-  g_string_append (id, prefix);
-  /* 256 is a multiple of 32: taking 5 bits of each byte is unbiased. */
-  for (guint i = 0; i < RC_STORE_EVENT_ID_CHARS; i++)
-    g_string_append_c (id, alphabet[random[i] & 0x1f]);
-  return g_string_free (id, FALSE);
+  return encode_id (prefix, random);
 }
 
 static void
@@ -499,7 +630,11 @@ call_from_row (sqlite3_stmt *statement, GError **error)
   call->client_reference = rc_store_column_dup_text (statement, 6);
   call->modem = rc_store_column_dup_text (statement, 7);
   call->slot = sqlite3_column_int (statement, 8);
-  call->line = rc_store_column_dup_text (statement, 9);
+  /* NULL: the call's own side, which is what line always is (schema 3 stores no copy). */
+  if (sqlite3_column_type (statement, 9) == SQLITE_NULL)
+    call->line = g_strdup (call->direction == RC_CALL_DIRECTION_OUTBOUND ? call->from : call->to);
+  else
+    call->line = rc_store_column_dup_text (statement, 9);
   call->mm_path = rc_store_column_dup_text (statement, 10);
   call->timeout_seconds = sqlite3_column_int (statement, 11);
   call->initiated_at = rc_store_column_time (statement, 12);
@@ -576,6 +711,86 @@ migrate_step (RcStore *self, gboolean *out_done, GError **error)
   return TRUE;
 }
 
+/*
+ * Checkpoints off the main loop. SQLite's automatic checkpoint runs inside whichever commit
+ * crosses the threshold, copying pages and syncing the database file in the middle of a request.
+ * Instead, the WAL hook (which replaces it) starts a PASSIVE checkpoint on a connection of its
+ * own in a worker thread: WAL lets it run while this connection keeps reading and writing, and
+ * durability is unchanged (every commit is still synced to the WAL, synchronous=FULL).
+ */
+static void
+checkpoint_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  const char *path = task_data;
+  sqlite3 *db = NULL;
+  int rc;
+
+  rc = sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout (db, RC_STORE_BUSY_TIMEOUT_MS);
+    /* A new connection learns that the file is in WAL mode from its first read. */
+    rc = sqlite3_exec (db, "PRAGMA schema_version", NULL, NULL, NULL);
+  }
+  if (rc == SQLITE_OK)
+    rc = sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  if (rc != SQLITE_OK)
+    g_task_return_new_error (task, RC_ERROR, RC_ERROR_STORE, "checkpoint of %s: %s", path,
+                             db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
+  else
+    g_task_return_boolean (task, TRUE);
+  sqlite3_close (db);
+}
+
+static void
+on_checkpoint_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  RcStore *self = RC_STORE (source);
+  g_autoptr (GError) error = NULL;
+
+  self->checkpointing = FALSE;
+  /* The next commit past the threshold tries again: say it once per failure streak. */
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    self->checkpoint_failing = FALSE;
+  else if (!self->checkpoint_failing)
+    g_warning ("store: %s (retried after the next commit)", error->message);
+  if (error != NULL)
+    self->checkpoint_failing = TRUE;
+}
+
+static int
+on_wal_commit (void *user_data, sqlite3 *db, const char *name, int pages)
+{
+  RcStore *self = user_data;
+  g_autoptr (GTask) task = NULL;
+
+  if (pages < RC_STORE_CHECKPOINT_PAGES || self->checkpointing)
+    return SQLITE_OK;
+  self->checkpointing = TRUE;
+  task = g_task_new (self, NULL, on_checkpoint_done, NULL);
+  g_task_set_source_tag (task, on_wal_commit);
+  g_task_set_task_data (task, g_strdup (self->path), g_free);
+  g_task_run_in_thread (task, checkpoint_thread);
+  return SQLITE_OK;
+}
+
+/* The newest created_at (an index seek), so that claimed values stay distinct across restarts. */
+static gboolean
+read_last_created_at (RcStore *self, GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+
+  statement = rc_store_prepare (self, "SELECT coalesce (max (created_at), 0) FROM calls",
+                                "reading the newest call", error);
+  if (statement == NULL)
+    return FALSE;
+  if (sqlite3_step (statement) != SQLITE_ROW) {
+    rc_store_set_sqlite_error (self, error, "reading the newest call");
+    return FALSE;
+  }
+  self->last_created_at = sqlite3_column_int64 (statement, 0);
+  return TRUE;
+}
+
 static gboolean
 open_database (RcStore *self, GError **error)
 {
@@ -638,7 +853,8 @@ open_database (RcStore *self, GError **error)
       return FALSE;
     }
   }
-  return TRUE;
+  sqlite3_wal_hook (self->db, on_wal_commit, self);
+  return read_last_created_at (self, error);
 }
 
 static gboolean
@@ -833,7 +1049,9 @@ rc_store_save_call (RcStore *self, const RcCall *call, GError **error)
   rc_store_bind_text (statement, 7, call->client_reference);
   rc_store_bind_text (statement, 8, call->modem);
   sqlite3_bind_int (statement, 9, call->slot);
-  rc_store_bind_text (statement, 10, call->line);
+  if (g_strcmp0 (call->line, call->direction == RC_CALL_DIRECTION_OUTBOUND ? call->from : call->to)
+      != 0)
+    rc_store_bind_text (statement, 10, call->line);
   rc_store_bind_text (statement, 11, call->mm_path);
   sqlite3_bind_int (statement, 12, call->timeout_seconds);
   rc_store_bind_time (statement, 13, call->initiated_at);
@@ -851,85 +1069,184 @@ rc_store_save_call (RcStore *self, const RcCall *call, GError **error)
     rc_store_set_sqlite_error (self, error, "saving call %s", call->call_id);
     return FALSE;
   }
+  self->last_created_at = MAX (self->last_created_at, call->created_at);
   return TRUE;
 }
 
-static gboolean rc_store_enqueue_deliveries (
-    RcStore *self, const char *event_id, const char *type, gint64 now, GError **error);
+gint64
+rc_store_claim_created_at (RcStore *self, gint64 now)
+{
+  g_return_val_if_fail (RC_IS_STORE (self), now);
 
-/* The two writes of rc_store_append_event (), run inside its savepoint. */
+  self->last_created_at = MAX (now, self->last_created_at + 1);
+  return self->last_created_at;
+}
+
+/* "call.<status>" → status; FALSE for anything else (webhook.test is never stored). */
+static gboolean
+event_type_to_status (const char *type, RcCallStatus *out)
+{
+  return g_str_has_prefix (type, "call.") && rc_call_status_from_string (type + 5, out);
+}
+
+/*
+ * The id of an event stored from schema 3 on: "evt_" + 26 Crockford base32 characters of
+ * SHA-256 ("reachcelld-event:" call_id ":" sequence), so that nothing needs storing and the id
+ * is the same on every retry, redelivery and restart. call_id is a random UUID, so ids do not
+ * collide across calls or databases. Events stored before keep their random id (events.event_id).
+ */
+static char *
+event_id_for (const char *call_id, guint sequence)
+{
+  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree char *input = g_strdup_printf ("reachcelld-event:%s:%u", call_id, sequence);
+  guint8 digest[32];
+  gsize length = sizeof digest;
+
+  g_checksum_update (checksum, (const guchar *)input, -1);
+  g_checksum_get_digest (checksum, digest, &length);
+  return encode_id ("evt_", digest);
+}
+
+/* Fills @event's id, type and payload from its row values and the call (@call is the row as it
+ * is now; the payload is the call as it was at the event). */
+static RcEvent *
+event_new (const RcCall *call,
+           guint sequence,
+           RcCallStatus status,
+           gint64 offset_us,
+           const char *stored_event_id)
+{
+  RcEvent *event = g_new0 (RcEvent, 1);
+  g_autoptr (RcCall) then = rc_call_as_of (call, status);
+
+  event->event_id = stored_event_id != NULL ? g_strdup (stored_event_id)
+                                            : event_id_for (call->call_id, sequence);
+  event->call_id = g_strdup (call->call_id);
+  event->sequence = sequence;
+  event->type = g_strconcat ("call.", rc_call_status_to_string (status), NULL);
+  event->created_at = call->created_at + offset_us;
+  event->data = rc_json_call_to_string (then, event->created_at);
+  return event;
+}
+
+/* The outbox rows of an event: one per enabled webhook subscribed to @type ("call.*" takes
+ * every call event; otherwise the type is one of the listed ones), inside the caller's
+ * transaction. */
+static gboolean
+enqueue_deliveries (RcStore *self,
+                    const char *event_id,
+                    const char *type,
+                    const char *call_id,
+                    guint sequence,
+                    gint64 now,
+                    GError **error)
+{
+  g_autoptr (RcStatementLease) statement = NULL;
+
+  statement = rc_store_prepare_cached (
+      self,
+      "INSERT INTO deliveries (delivery_id, webhook, event_id, event_type, call_id, sequence, "
+      "  next_attempt_at, created_at, updated_at) "
+      "SELECT " DELIVERY_ID_SQL ", w.id, ?1, ?3, ?4, ?5, ?2, ?2, ?2 FROM webhooks w "
+      "WHERE w.enabled = 1 AND ((w.events = '" RC_WEBHOOK_ALL_CALLS "' AND ?3 LIKE 'call.%') "
+      "OR instr (' ' || w.events || ' ', ' ' || ?3 || ' ') > 0)",
+      "queueing deliveries", error);
+  if (statement == NULL)
+    return FALSE;
+  rc_store_bind_text (statement, 1, event_id);
+  sqlite3_bind_int64 (statement, 2, now);
+  rc_store_bind_text (statement, 3, type);
+  rc_store_bind_text (statement, 4, call_id);
+  sqlite3_bind_int64 (statement, 5, sequence);
+  if (!rc_store_step_done (self, statement, "queueing deliveries", error)) {
+    g_prefix_error (error, "event %s (%s): ", event_id, type);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The writes of rc_store_append_event (), run inside its savepoint. */
 static gboolean
 append_event_rows (RcStore *self,
                    const RcCall *call,
                    guint sequence,
+                   RcCallStatus status,
                    const char *event_id,
                    const char *type,
-                   const char *data,
                    gint64 created_at,
                    GError **error)
 {
   g_autoptr (RcStatementLease) update = self->statements[STATEMENT_SET_LAST_SEQUENCE];
   g_autoptr (RcStatementLease) insert = self->statements[STATEMENT_INSERT_EVENT];
+  gint64 row;
+  gint64 call_created_at;
+  int rc;
 
   rc_store_bind_text (update, 1, call->call_id);
   sqlite3_bind_int64 (update, 2, sequence);
+  rc = sqlite3_step (update);
+  if (rc == SQLITE_DONE) {
+    g_set_error (error, RC_ERROR, RC_ERROR_NOT_FOUND, "call %s not found", call->call_id);
+    return FALSE;
+  }
+  if (rc != SQLITE_ROW) {
+    rc_store_set_sqlite_error (self, error, "call %s: appending %s: updating the sequence",
+                               call->call_id, type);
+    return FALSE;
+  }
+  row = sqlite3_column_int64 (update, 0);
+  call_created_at = sqlite3_column_int64 (update, 1);
   if (sqlite3_step (update) != SQLITE_DONE) {
     rc_store_set_sqlite_error (self, error, "call %s: appending %s: updating the sequence",
                                call->call_id, type);
     return FALSE;
   }
-  if (sqlite3_changes (self->db) == 0) {
-    g_set_error (error, RC_ERROR, RC_ERROR_NOT_FOUND, "call %s not found", call->call_id);
-    return FALSE;
-  }
 
-  rc_store_bind_text (insert, 1, event_id);
-  rc_store_bind_text (insert, 2, call->call_id);
-  sqlite3_bind_int64 (insert, 3, sequence);
-  rc_store_bind_text (insert, 4, type);
-  sqlite3_bind_int64 (insert, 5, created_at);
-  rc_store_bind_text (insert, 6, data);
+  sqlite3_bind_int64 (insert, 1, row);
+  sqlite3_bind_int64 (insert, 2, sequence);
+  sqlite3_bind_int (insert, 3, (int)status);
+  sqlite3_bind_int64 (insert, 4, created_at - call_created_at);
   if (sqlite3_step (insert) != SQLITE_DONE) {
     rc_store_set_sqlite_error (self, error, "call %s: appending %s: inserting the event",
                                call->call_id, type);
     return FALSE;
   }
-  return TRUE;
+  return enqueue_deliveries (self, event_id, type, call->call_id, sequence, created_at, error);
 }
 
 gboolean
 rc_store_append_event (RcStore *self,
                        RcCall *call,
                        const char *type,
-                       const char *data,
                        gint64 created_at,
                        char **out_event_id,
                        GError **error)
 {
   g_autofree char *event_id = NULL;
   gboolean own_transaction;
+  RcCallStatus status;
   guint sequence;
 
   g_return_val_if_fail (RC_IS_STORE (self), FALSE);
   g_return_val_if_fail (call != NULL && call->call_id != NULL, FALSE);
   g_return_val_if_fail (type != NULL, FALSE);
-  g_return_val_if_fail (data != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  event_id = rc_store_new_id ("evt_", error);
-  if (event_id == NULL) {
-    g_prefix_error (error, "store: call %s: appending %s: ", call->call_id, type);
+  if (!event_type_to_status (type, &status)) {
+    g_set_error (error, RC_ERROR, RC_ERROR_FAILED, "store: call %s: not a call event: %s",
+                 call->call_id, type);
     return FALSE;
   }
   sequence = call->last_sequence + 1;
+  event_id = event_id_for (call->call_id, sequence);
 
-  /* A savepoint keeps the two writes atomic whether or not the caller opened a transaction.
+  /* A savepoint keeps the writes atomic whether or not the caller opened a transaction.
    * Without one, its RELEASE is the commit; if that fails, end the transaction it opened. */
   own_transaction = sqlite3_get_autocommit (self->db) != 0;
   if (!rc_store_exec_sql (self, "SAVEPOINT rc_append_event", "appending an event", error))
     return FALSE;
-  if (!append_event_rows (self, call, sequence, event_id, type, data, created_at, error)
-      || !rc_store_enqueue_deliveries (self, event_id, type, created_at, error)) {
+  if (!append_event_rows (self, call, sequence, status, event_id, type, created_at, error)) {
     sqlite3_exec (self->db, "ROLLBACK TO rc_append_event; RELEASE rc_append_event", NULL, NULL,
                   NULL);
     return FALSE;
@@ -949,47 +1266,20 @@ rc_store_append_event (RcStore *self,
   return TRUE;
 }
 
-/* --- the outbox rows of an event, and an event as delivered ---------------------------- */
-
-static gboolean
-rc_store_enqueue_deliveries (
-    RcStore *self, const char *event_id, const char *type, gint64 now, GError **error)
-{
-  g_autoptr (sqlite3_stmt) statement = NULL;
-
-  /* Subscribed: "call.*" takes every call event; otherwise the type is one of the listed ones. */
-  statement = rc_store_prepare (
-      self,
-      "INSERT INTO deliveries (delivery_id, webhook, event_id, event_type, call_id, sequence, "
-      "  next_attempt_at, created_at, updated_at) "
-      "SELECT " DELIVERY_ID_SQL ", w.id, e.event_id, e.type, e.call_id, "
-      "  e.sequence, ?2, ?2, ?2 FROM webhooks w, events e "
-      "WHERE e.event_id = ?1 AND w.enabled = 1 AND ((w.events = '" RC_WEBHOOK_ALL_CALLS
-      "' AND e.type LIKE 'call.%') OR instr (' ' || w.events || ' ', ' ' || e.type || ' ') > 0)",
-      "queueing deliveries", error);
-  if (statement == NULL)
-    return FALSE;
-  rc_store_bind_text (statement, 1, event_id);
-  sqlite3_bind_int64 (statement, 2, now);
-  if (!rc_store_step_done (self, statement, "queueing deliveries", error)) {
-    g_prefix_error (error, "event %s (%s): ", event_id, type);
-    return FALSE;
-  }
-  return TRUE;
-}
-
 RcEvent *
 rc_store_get_delivery_event (RcStore *self, const RcDelivery *delivery, GError **error)
 {
-  g_autoptr (sqlite3_stmt) statement = NULL;
-  RcEvent *event;
+  g_autoptr (RcStatementLease) statement = NULL;
+  g_autoptr (RcCall) call = NULL;
+  int status;
   int rc;
 
   g_return_val_if_fail (RC_IS_STORE (self), NULL);
 
   if (delivery->call_id == NULL) {
     /* webhook.test: nothing to store beyond the delivery itself. */
-    event = g_new0 (RcEvent, 1);
+    RcEvent *event = g_new0 (RcEvent, 1);
+
     event->event_id = g_strdup (delivery->event_id);
     event->type = g_strdup (delivery->event_type);
     event->created_at = delivery->created_at;
@@ -998,13 +1288,15 @@ rc_store_get_delivery_event (RcStore *self, const RcDelivery *delivery, GError *
                                    delivery->webhook_id);
     return event;
   }
-  statement = rc_store_prepare (self,
-                                "SELECT event_id, call_id, sequence, type, created_at, data FROM "
-                                "events WHERE event_id = ?1",
-                                "reading an event", error);
+  statement = rc_store_prepare_cached (self,
+                                       "SELECT " CALL_COLUMNS ", e.type, e.offset_us, e.event_id "
+                                       "FROM calls c JOIN events e ON e.call = c.id "
+                                       "WHERE c.call_id = ?1 AND e.sequence = ?2",
+                                       "reading an event", error);
   if (statement == NULL)
     return NULL;
-  rc_store_bind_text (statement, 1, delivery->event_id);
+  rc_store_bind_text (statement, 1, delivery->call_id);
+  sqlite3_bind_int64 (statement, 2, delivery->sequence);
   rc = sqlite3_step (statement);
   if (rc != SQLITE_ROW) {
     if (rc == SQLITE_DONE)
@@ -1013,14 +1305,18 @@ rc_store_get_delivery_event (RcStore *self, const RcDelivery *delivery, GError *
       rc_store_set_sqlite_error (self, error, "reading event %s", delivery->event_id);
     return NULL;
   }
-  event = g_new0 (RcEvent, 1);
-  event->event_id = rc_store_column_dup_text (statement, 0);
-  event->call_id = rc_store_column_dup_text (statement, 1);
-  event->sequence = (guint)sqlite3_column_int64 (statement, 2);
-  event->type = rc_store_column_dup_text (statement, 3);
-  event->created_at = sqlite3_column_int64 (statement, 4);
-  event->data = rc_store_column_dup_text (statement, 5);
-  return event;
+  call = call_from_row (statement, error);
+  if (call == NULL)
+    return NULL;
+  status = sqlite3_column_int (statement, CALL_N_COLUMNS);
+  if (status < RC_CALL_STATUS_INITIATING || status > RC_CALL_STATUS_FAILED) {
+    g_set_error (error, RC_ERROR, RC_ERROR_STORE, "store: event %s of unknown type %d",
+                 delivery->event_id, status);
+    return NULL;
+  }
+  return event_new (call, delivery->sequence, (RcCallStatus)status,
+                    sqlite3_column_int64 (statement, CALL_N_COLUMNS + 1),
+                    (const char *)sqlite3_column_text (statement, CALL_N_COLUMNS + 2));
 }
 
 RcCall *
@@ -1143,44 +1439,137 @@ bind_filter (sqlite3_stmt *statement, const RcCallFilter *filter)
 }
 
 /*
- * Without a number: one SELECT over the index that matches the filters. With a number: a
- * UNION ALL of the from_number arm and the to_number arm (minus rows already in the first), each
- * read in (number, created_at, call_id) index order, which SQLite merges for ORDER BY ... LIMIT.
+ * Without a number: one SELECT over the index that matches the filters (calls_by_status or
+ * calls_by_created), in index order. With a number: a UNION ALL of the from_number arm and the
+ * to_number arm (minus rows already in the first), each read in (number, created_at) index
+ * order, which SQLite merges for ORDER BY ... LIMIT. Every index entry ends in the row id, which
+ * breaks created_at ties in creation order. @upper adds "created_at < :upper" (a deep page
+ * positioned on its day).
  */
 static char *
-list_calls_sql (const RcCallFilter *filter, gboolean count)
+list_calls_sql (const RcCallFilter *filter, gboolean count, gboolean upper)
 {
   gboolean by_number = filter->number != NULL && filter->number[0] != '\0';
+  const char *order = upper ? " AND created_at < :upper ORDER BY created_at DESC, id DESC LIMIT "
+                              ":limit OFFSET :offset"
+                            : " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset";
   g_autofree char *where = NULL;
   g_autofree char *where_from = NULL;
   g_autofree char *where_to = NULL;
 
   if (!by_number) {
-    /* Counting a million index entries takes tens of ms: the common totals (all calls, or by
-     * status) come from call_counts, which the triggers keep. */
-    if (count && !filter->has_direction && filter->from_time == 0 && filter->to_time == 0)
-      return g_strdup (filter->has_status
-                           ? "SELECT coalesce (sum (count), 0) FROM call_counts WHERE status = "
-                             ":status"
-                           : "SELECT coalesce (sum (count), 0) FROM call_counts");
     where = filter_where (filter, NULL);
     if (count)
       return g_strconcat ("SELECT COUNT(*) FROM calls", where, NULL);
-    return g_strconcat ("SELECT " CALL_COLUMNS " FROM calls", where,
-                        " ORDER BY created_at DESC, call_id DESC LIMIT :limit OFFSET :offset",
+    /* " WHERE 1": the optional upper bound always follows an AND. */
+    return g_strconcat ("SELECT " CALL_COLUMNS " FROM calls", where[0] ? where : " WHERE 1", order,
                         NULL);
   }
 
+  g_assert (!upper);
   where_from = filter_where (filter, "from_number = :number");
   where_to = filter_where (filter, "to_number = :number AND from_number IS NOT :number");
   if (count)
     return g_strconcat ("SELECT (SELECT COUNT(*) FROM calls", where_from,
                         ") + (SELECT COUNT(*) FROM calls", where_to, ")", NULL);
-  return g_strconcat ("SELECT " CALL_COLUMNS " FROM calls", where_from,
-                      " UNION ALL SELECT " CALL_COLUMNS " FROM calls", where_to,
-                      " ORDER BY created_at DESC, call_id DESC LIMIT :limit OFFSET :offset", NULL);
+  return g_strconcat ("SELECT " CALL_COLUMNS ", id FROM calls", where_from,
+                      " UNION ALL SELECT " CALL_COLUMNS ", id FROM calls", where_to,
+                      " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset", NULL);
 }
 
+/* call_days answers for filters without a number whose dates are whole UTC days (the API's
+ * from_date/to_date always are). */
+static gboolean
+day_counts_serve (const RcCallFilter *filter)
+{
+  return (filter->number == NULL || filter->number[0] == '\0')
+         && filter->from_time % RC_STORE_DAY_US == 0 && filter->to_time % RC_STORE_DAY_US == 0;
+}
+
+typedef struct {
+  gint64 day;
+  gint64 count;
+} DayCount;
+
+/* The matching calls per UTC day, newest day first, from call_days (at most one row per day:
+ * a scan of about 14 rows per day of history, not of the calls). */
+static GArray *
+list_day_counts (RcStore *self, const RcCallFilter *filter, GError **error)
+{
+  g_autoptr (GString) sql = g_string_new ("SELECT day, sum (count) FROM call_days WHERE 1");
+  g_autoptr (RcStatementLease) statement = NULL;
+  g_autoptr (GArray) days = g_array_new (FALSE, FALSE, sizeof (DayCount));
+  int rc;
+
+  if (filter->has_status)
+    g_string_append (sql, " AND status = :status");
+  if (filter->has_direction)
+    g_string_append (sql, " AND direction = :direction");
+  if (filter->from_time != 0)
+    g_string_append (sql, " AND day >= :from_day");
+  if (filter->to_time != 0)
+    g_string_append (sql, " AND day < :to_day");
+  g_string_append (sql, " GROUP BY day HAVING sum (count) > 0 ORDER BY day DESC");
+
+  statement = rc_store_prepare_cached (self, sql->str, "counting calls by day", error);
+  if (statement == NULL)
+    return NULL;
+  bind_filter (statement, filter);
+  bind_named_int64 (statement, ":from_day", filter->from_time / RC_STORE_DAY_US);
+  bind_named_int64 (statement, ":to_day", filter->to_time / RC_STORE_DAY_US);
+  while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
+    DayCount day = { sqlite3_column_int64 (statement, 0), sqlite3_column_int64 (statement, 1) };
+
+    g_array_append_val (days, day);
+  }
+  if (rc != SQLITE_DONE) {
+    rc_store_set_sqlite_error (self, error, "counting calls by day");
+    return NULL;
+  }
+  return g_steal_pointer (&days);
+}
+
+/* The number of matching calls: kept counts where they answer, a COUNT(*) over the number's
+ * index otherwise. */
+static gboolean
+count_calls (RcStore *self, const RcCallFilter *filter, GArray *days, gint64 *out, GError **error)
+{
+  g_autoptr (RcStatementLease) count = NULL;
+  g_autofree char *count_sql = NULL;
+
+  if (days != NULL) {
+    *out = 0;
+    for (guint i = 0; i < days->len; i++)
+      *out += g_array_index (days, DayCount, i).count;
+    return TRUE;
+  }
+  if (!filter->has_direction && filter->from_time == 0 && filter->to_time == 0
+      && (filter->number == NULL || filter->number[0] == '\0'))
+    count_sql = g_strdup (filter->has_status ? "SELECT coalesce (sum (count), 0) FROM "
+                                               "call_counts WHERE status = :status"
+                                             : "SELECT coalesce (sum (count), 0) FROM call_counts");
+  else
+    count_sql = list_calls_sql (filter, TRUE, FALSE);
+  count = rc_store_prepare_cached (self, count_sql, "counting calls", error);
+  if (count == NULL)
+    return FALSE;
+  bind_filter (count, filter);
+  if (sqlite3_step (count) != SQLITE_ROW) {
+    rc_store_set_sqlite_error (self, error, "counting calls");
+    return FALSE;
+  }
+  *out = sqlite3_column_int64 (count, 0);
+  return TRUE;
+}
+
+/*
+ * Page 1 and shallow pages: LIMIT/OFFSET over the index. A deep page (offset ≥
+ * RC_STORE_DEEP_OFFSET) would step over every skipped index entry, so it is first positioned on
+ * its day through call_days: walking the day counts newest first finds the day D that holds
+ * the offset and the offset r within it, and the page is read with created_at < end of D and
+ * OFFSET r. Its cost is bounded by the days of history and the calls of one day, not by the
+ * page number. Filters by number (small lists by nature) keep the plain OFFSET.
+ */
 GPtrArray *
 rc_store_list_calls (RcStore *self,
                      const RcCallFilter *filter,
@@ -1190,12 +1579,13 @@ rc_store_list_calls (RcStore *self,
                      GError **error)
 {
   static const RcCallFilter no_filter = { 0 };
-  g_autoptr (sqlite3_stmt) count = NULL;
-  g_autoptr (sqlite3_stmt) select = NULL;
-  g_autofree char *count_sql = NULL;
+  g_autoptr (RcStatementLease) select = NULL;
+  g_autoptr (GArray) days = NULL;
   g_autofree char *select_sql = NULL;
+  gboolean deep;
   gint64 offset;
   gint64 total;
+  gint64 upper = 0;
 
   g_return_val_if_fail (RC_IS_STORE (self), NULL);
   g_return_val_if_fail (page >= 1, NULL);
@@ -1205,17 +1595,18 @@ rc_store_list_calls (RcStore *self,
   if (filter == NULL)
     filter = &no_filter;
   offset = ((gint64)page - 1) * per_page;
+  deep = offset >= RC_STORE_DEEP_OFFSET && day_counts_serve (filter);
 
-  count_sql = list_calls_sql (filter, TRUE);
-  count = rc_store_prepare (self, count_sql, "counting calls", error);
-  if (count == NULL)
-    return NULL;
-  bind_filter (count, filter);
-  if (sqlite3_step (count) != SQLITE_ROW) {
-    rc_store_set_sqlite_error (self, error, "counting calls");
-    return NULL;
+  /* call_days also gives the totals of direction and date filters, which no kept count has. */
+  if (deep
+      || (day_counts_serve (filter)
+          && (filter->has_direction || filter->from_time != 0 || filter->to_time != 0))) {
+    days = list_day_counts (self, filter, error);
+    if (days == NULL)
+      return NULL;
   }
-  total = sqlite3_column_int64 (count, 0);
+  if (!count_calls (self, filter, days, &total, error))
+    return NULL;
   if (out_total != NULL)
     *out_total = (guint)MIN (total, G_MAXUINT);
 
@@ -1223,13 +1614,29 @@ rc_store_list_calls (RcStore *self,
   if (offset >= total)
     return g_ptr_array_new_with_free_func ((GDestroyNotify)rc_call_free);
 
-  select_sql = list_calls_sql (filter, FALSE);
-  select = rc_store_prepare (self, select_sql, "listing calls", error);
+  if (deep) {
+    gint64 before = 0;
+
+    for (guint i = 0; i < days->len; i++) {
+      const DayCount *day = &g_array_index (days, DayCount, i);
+
+      if (offset < before + day->count) {
+        upper = (day->day + 1) * RC_STORE_DAY_US;
+        offset -= before;
+        break;
+      }
+      before += day->count;
+    }
+  }
+
+  select_sql = list_calls_sql (filter, FALSE, upper != 0);
+  select = rc_store_prepare_cached (self, select_sql, "listing calls", error);
   if (select == NULL)
     return NULL;
   bind_filter (select, filter);
   bind_named_int64 (select, ":limit", per_page);
   bind_named_int64 (select, ":offset", offset);
+  bind_named_int64 (select, ":upper", upper);
   return collect_calls (self, select, "listing calls", error);
 }
 
@@ -1248,40 +1655,63 @@ rc_event_free (RcEvent *event)
 GPtrArray *
 rc_store_list_events (RcStore *self, const char *call_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (RcStatementLease) statement = NULL;
   g_autoptr (GPtrArray) events = NULL;
+  g_autoptr (RcCall) call = NULL;
   int rc;
 
   g_return_val_if_fail (RC_IS_STORE (self), NULL);
   g_return_val_if_fail (call_id != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  statement
-      = rc_store_prepare (self,
-                          "SELECT event_id, call_id, sequence, type, created_at, data FROM events "
-                          "WHERE call_id = ?1 ORDER BY sequence",
-                          "listing events", error);
+  events = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_event_free);
+  call = rc_store_get_call (self, call_id, NULL);
+  if (call == NULL)
+    return g_steal_pointer (&events); /* no call, no events */
+
+  statement = rc_store_prepare_cached (self,
+                                       "SELECT e.sequence, e.type, e.offset_us, e.event_id FROM "
+                                       "events e JOIN calls c ON e.call = c.id "
+                                       "WHERE c.call_id = ?1 ORDER BY e.sequence",
+                                       "listing events", error);
   if (statement == NULL)
     return NULL;
   rc_store_bind_text (statement, 1, call_id);
-
-  events = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_event_free);
   while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
-    RcEvent *event = g_new0 (RcEvent, 1);
+    int status = sqlite3_column_int (statement, 1);
 
-    event->event_id = rc_store_column_dup_text (statement, 0);
-    event->call_id = rc_store_column_dup_text (statement, 1);
-    event->sequence = (guint)sqlite3_column_int64 (statement, 2);
-    event->type = rc_store_column_dup_text (statement, 3);
-    event->created_at = sqlite3_column_int64 (statement, 4);
-    event->data = rc_store_column_dup_text (statement, 5);
-    g_ptr_array_add (events, event);
+    if (status < RC_CALL_STATUS_INITIATING || status > RC_CALL_STATUS_FAILED) {
+      g_set_error (error, RC_ERROR, RC_ERROR_STORE, "store: call %s: event of unknown type %d",
+                   call_id, status);
+      return NULL;
+    }
+    g_ptr_array_add (events, event_new (call, (guint)sqlite3_column_int64 (statement, 0),
+                                        (RcCallStatus)status, sqlite3_column_int64 (statement, 2),
+                                        (const char *)sqlite3_column_text (statement, 3)));
   }
   if (rc != SQLITE_DONE) {
     rc_store_set_sqlite_error (self, error, "listing events of call %s", call_id);
     return NULL;
   }
   return g_steal_pointer (&events);
+}
+
+guint64
+rc_store_count_events (RcStore *self, GError **error)
+{
+  g_autoptr (RcStatementLease) statement = NULL;
+
+  g_return_val_if_fail (RC_IS_STORE (self), 0);
+
+  /* Kept by a trigger on events: one row, not a scan. */
+  statement = rc_store_prepare_cached (self, "SELECT value FROM counters WHERE name = 'events'",
+                                       "counting events", error);
+  if (statement == NULL || sqlite3_step (statement) != SQLITE_ROW) {
+    if (statement != NULL)
+      rc_store_set_sqlite_error (self, error, "counting events");
+    return 0;
+  }
+  return (guint64)sqlite3_column_int64 (statement, 0);
 }
 
 gboolean
@@ -1292,16 +1722,18 @@ rc_store_line_dials (RcStore *self,
                      gint64 *out_last,
                      GError **error)
 {
-  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (RcStatementLease) statement = NULL;
 
   g_return_val_if_fail (RC_IS_STORE (self), FALSE);
 
-  /* calls_by_from covers (from_number, created_at, …, direction): an index range, no table. */
-  statement = rc_store_prepare (self,
-                                "SELECT count (*) FILTER (WHERE created_at >= ?2), "
-                                "coalesce (max (created_at), 0) FROM calls "
-                                "WHERE from_number = ?1 AND direction = 'outbound'",
-                                "counting a number's dials", error);
+  /* Two short walks of calls_by_from (from_number, created_at), newest first: the calls since
+   * @since, and the newest one. Only outbound calls have our line as from_number. */
+  statement = rc_store_prepare_cached (
+      self,
+      "SELECT (SELECT count (*) FROM calls WHERE from_number = ?1 AND created_at >= ?2 "
+      "AND direction = 'outbound'), coalesce ((SELECT created_at FROM calls WHERE from_number = "
+      "?1 AND direction = 'outbound' ORDER BY created_at DESC LIMIT 1), 0)",
+      "counting a number's dials", error);
   if (statement == NULL)
     return FALSE;
   rc_store_bind_text (statement, 1, line);

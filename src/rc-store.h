@@ -23,7 +23,7 @@ G_DECLARE_FINAL_TYPE (RcStore, rc_store, RC, STORE, GObject)
 /* Signal "events-committed" (): a commit made appended events and their outbox rows durable. */
 
 /* The schema version this build migrates to. */
-#define RC_STORE_SCHEMA_VERSION 2
+#define RC_STORE_SCHEMA_VERSION 3
 
 /* Opens (creating the file if absent) and migrates. A database from a newer build, or one that
  * cannot be opened or migrated, is an error and is left untouched (never deleted). */
@@ -43,16 +43,22 @@ gboolean rc_store_save_call (RcStore *self, const RcCall *call, GError **error);
 
 /* Appends the call's next event: sequence = call->last_sequence + 1 (and call->last_sequence is
  * updated, in memory and in the calls row), and one pending delivery (the outbox) for each
- * enabled webhook subscribed to @type. @type is e.g. "call.ringing"; @data is the JSON text
- * of the call object at that moment. Returns the event id ("evt_" + 26 random base32 chars) in
- * @out_event_id if non-NULL. Meant to run inside the same transaction as rc_store_save_call (). */
+ * enabled webhook subscribed to @type. @type is "call.<status>" (RC_ERROR_INVALID otherwise);
+ * the event's payload is the call row as of that status (rc_call_as_of ()), rendered when it is
+ * read. Returns the event id ("evt_" + 26 base32 chars, derived from call_id and sequence) in
+ * @out_event_id if non-NULL. Meant to run inside the same transaction as rc_store_save_call (),
+ * which must have stored the call first. */
 gboolean rc_store_append_event (RcStore *self,
                                 RcCall *call,
                                 const char *type,
-                                const char *data,
                                 gint64 created_at,
                                 char **out_event_id,
                                 GError **error);
+
+/* A created_at for a new call: @now, or one µs after the newest created_at stored or claimed,
+ * whichever is later, so that no two calls share one and the list order (created_at DESC) has
+ * no ties. */
+gint64 rc_store_claim_created_at (RcStore *self, gint64 now);
 
 RcCall *rc_store_get_call (RcStore *self, const char *call_id, GError **error); /* NOT_FOUND */
 /* The newest call with ModemManager path @mm_path on modem @modem created after @since, or NULL
@@ -72,7 +78,8 @@ typedef struct {
   gint64 to_time;   /* exclusive, µs; 0: none */
 } RcCallFilter;
 
-/* Newest first (created_at DESC, call_id DESC); page is 1-based. @out_total gets the number of
+/* Newest first (created_at DESC; ties, only possible between calls stored before schema 3, in
+ * reverse creation order); page is 1-based. @out_total gets the number of
  * matching calls. Returns GPtrArray of RcCall (free func set). */
 GPtrArray *rc_store_list_calls (RcStore *self,
                                 const RcCallFilter *filter,

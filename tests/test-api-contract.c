@@ -564,15 +564,19 @@ save_special_calls (RcStore *store, gboolean late)
   save (store, call);
 }
 
+/* The list order: created_at DESC, then (ties only exist between rows written straight to the
+ * store, as here) the later saved first. @save_position maps a call to its place in save order. */
 static int
-compare_newest_first (gconstpointer a, gconstpointer b)
+compare_newest_first (gconstpointer a, gconstpointer b, gpointer save_position)
 {
   const RcCall *x = *(RcCall *const *)a;
   const RcCall *y = *(RcCall *const *)b;
+  guint px = GPOINTER_TO_UINT (g_hash_table_lookup (save_position, x));
+  guint py = GPOINTER_TO_UINT (g_hash_table_lookup (save_position, y));
 
   if (x->created_at != y->created_at)
     return x->created_at > y->created_at ? -1 : 1;
-  return -strcmp (x->call_id, y->call_id);
+  return px > py ? -1 : px < py ? 1 : 0;
 }
 
 static RcCall *
@@ -2339,7 +2343,13 @@ fixture_setup (void)
     save (store, g_ptr_array_index (late, i));
   save_special_calls (store, TRUE);
   g_clear_object (&store);
-  g_ptr_array_sort (fx.reference, compare_newest_first);
+  {
+    g_autoptr (GHashTable) save_position = g_hash_table_new (NULL, NULL);
+
+    for (guint i = 0; i < fx.reference->len; i++)
+      g_hash_table_insert (save_position, fx.reference->pdata[i], GUINT_TO_POINTER (i + 1));
+    g_ptr_array_sort_with_data (fx.reference, compare_newest_first, save_position);
+  }
 }
 
 static GSocketConnection *

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "rc-store.h"
+#include "rc-store-private.h"
 
 #include "rc-error.h"
 
@@ -25,8 +26,6 @@
 #define N_LIST_CALLS 3000
 #define LIST_BASE_TIME G_GINT64_CONSTANT (1767225600000000) /* 2026-01-01T00:00:00Z */
 #define MINUTE G_GINT64_CONSTANT (60000000)
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
 
 typedef struct {
   char *dir;
@@ -193,7 +192,7 @@ test_create (Fixture *fixture, gconstpointer user_data)
                    ==, 4);
   g_assert_cmpint (query_int (db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
                                   "name LIKE 'calls_by_%'"),
-                   ==, 5);
+                   ==, 4);
   sqlite3_close (db);
 
   /* Per-connection settings, on the store's own connection. */
@@ -218,7 +217,7 @@ test_reopen (Fixture *fixture, gconstpointer user_data)
   g_assert_true (rc_store_save_call (store, call, &error));
   g_assert_no_error (error);
   g_assert_true (
-      rc_store_append_event (store, call, "call.initiating", "{}", LIST_BASE_TIME, NULL, &error));
+      rc_store_append_event (store, call, "call.initiating", LIST_BASE_TIME, NULL, &error));
   g_assert_no_error (error);
   key = rc_store_create_key (store, "reopen", &key_id, &error);
   g_assert_no_error (error);
@@ -342,6 +341,7 @@ test_call_round_trip (Fixture *fixture, gconstpointer user_data)
   sparse->call_id = g_strdup ("00000000-0000-4000-8000-000000000001");
   sparse->direction = RC_CALL_DIRECTION_INBOUND;
   sparse->to = g_strdup ("+4915100000002");
+  sparse->line = g_strdup ("+4915100000002"); /* always the own side: stored as NULL, read back */
   sparse->status = RC_CALL_STATUS_RINGING;
   sparse->created_at = LIST_BASE_TIME + 5;
 
@@ -420,8 +420,8 @@ test_not_found (Fixture *fixture, gconstpointer user_data)
   g_clear_error (&error);
 
   /* An event for a call that was never saved. */
-  g_assert_false (rc_store_append_event (store, ghost, "call.ringing", "{}", LIST_BASE_TIME,
-                                         &event_id, &error));
+  g_assert_false (
+      rc_store_append_event (store, ghost, "call.ringing", LIST_BASE_TIME, &event_id, &error));
   g_assert_error (error, RC_ERROR, RC_ERROR_NOT_FOUND);
   g_assert_null (event_id);
   g_assert_cmpuint (ghost->last_sequence, ==, 0);
@@ -464,15 +464,14 @@ test_events (Fixture *fixture, gconstpointer user_data)
   g_assert_no_error (error);
 
   for (guint i = 1; i <= n; i++) {
-    g_autofree char *data = g_strdup_printf ("{\"n\":%u}", i);
     char *event_id = NULL;
 
     g_assert_true (rc_store_begin (store, &error));
     g_assert_no_error (error);
     g_assert_true (rc_store_save_call (store, call, &error));
     g_assert_no_error (error);
-    g_assert_true (rc_store_append_event (store, call, "call.ringing", data, LIST_BASE_TIME + i,
-                                          &event_id, &error));
+    g_assert_true (
+        rc_store_append_event (store, call, "call.ringing", LIST_BASE_TIME + i, &event_id, &error));
     g_assert_no_error (error);
     g_assert_true (rc_store_commit (store, &error));
     g_assert_no_error (error);
@@ -484,7 +483,7 @@ test_events (Fixture *fixture, gconstpointer user_data)
 
     /* Interleave another call's events: sequences are per call. */
     g_assert_true (
-        rc_store_append_event (store, other, "call.ringing", "{}", LIST_BASE_TIME, NULL, &error));
+        rc_store_append_event (store, other, "call.ringing", LIST_BASE_TIME, NULL, &error));
     g_assert_no_error (error);
     g_assert_cmpuint (other->last_sequence, ==, i);
   }
@@ -498,20 +497,20 @@ test_events (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpuint (events->len, ==, n);
   for (guint i = 0; i < n; i++) {
     RcEvent *event = g_ptr_array_index (events, i);
-    g_autofree char *data = g_strdup_printf ("{\"n\":%u}", i + 1);
 
     g_assert_cmpuint (event->sequence, ==, i + 1);
     g_assert_cmpstr (event->call_id, ==, call->call_id);
     g_assert_cmpstr (event->type, ==, "call.ringing");
     g_assert_cmpint (event->created_at, ==, LIST_BASE_TIME + i + 1);
-    g_assert_cmpstr (event->data, ==, data);
+    /* The payload is the call as of the event's status, rendered from the row. */
+    g_assert_nonnull (strstr (event->data, "\"status\":\"ringing\""));
+    g_assert_nonnull (strstr (event->data, call->call_id));
     g_assert_true (g_hash_table_contains (ids, event->event_id));
   }
 
-  /* A stale in-memory sequence is refused by UNIQUE (call_id, sequence), atomically. */
+  /* A stale in-memory sequence is refused by the key (call, sequence), atomically. */
   call->last_sequence = 3;
-  g_assert_false (
-      rc_store_append_event (store, call, "call.ended", "{}", LIST_BASE_TIME, NULL, &error));
+  g_assert_false (rc_store_append_event (store, call, "call.ended", LIST_BASE_TIME, NULL, &error));
   g_assert_error (error, RC_ERROR, RC_ERROR_STORE);
   g_clear_error (&error);
   g_assert_cmpuint (call->last_sequence, ==, 3);
@@ -538,7 +537,7 @@ test_rollback (Fixture *fixture, gconstpointer user_data)
   g_assert_true (rc_store_save_call (store, call, &error));
   g_assert_no_error (error);
   g_assert_true (
-      rc_store_append_event (store, call, "call.initiating", "{}", LIST_BASE_TIME, NULL, &error));
+      rc_store_append_event (store, call, "call.initiating", LIST_BASE_TIME, NULL, &error));
   g_assert_no_error (error);
   rc_store_rollback (store);
 
@@ -556,8 +555,7 @@ test_rollback (Fixture *fixture, gconstpointer user_data)
   g_assert_no_error (error);
   g_assert_true (rc_store_begin (store, &error));
   g_assert_no_error (error);
-  g_assert_true (
-      rc_store_append_event (store, kept, "call.ringing", "{}", LIST_BASE_TIME, NULL, &error));
+  g_assert_true (rc_store_append_event (store, kept, "call.ringing", LIST_BASE_TIME, NULL, &error));
   g_assert_no_error (error);
   rc_store_rollback (store);
   rc_store_rollback (store); /* no transaction open: harmless */
@@ -592,11 +590,12 @@ static const char *const list_lines[] = { "+4915100000001", "+4915100000002", "+
 static const char *const list_remotes[]
     = { "+4930111111", "+4930222222", "+4930333333", "+4930444444", "+4930555555" };
 
-/* N_LIST_CALLS calls from a fixed seed: three calls share each created_at so that call_id breaks
+/* N_LIST_CALLS calls from a fixed seed, @step apart in threes: three calls share each
+ * created_at, as only rows stored before schema 3 can, and their row ids (save order) break the
  * ties; call ids are not in creation order; some inbound callers are withheld (NULL); some calls
  * are a line calling itself (from == to), which must be listed once for that number. */
 static GPtrArray *
-make_list_calls (guint n)
+make_list_calls (guint n, gint64 step)
 {
   g_autoptr (GRand) rand = g_rand_new_with_seed (4711);
   GPtrArray *calls = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_call_free);
@@ -610,7 +609,7 @@ make_list_calls (guint n)
     call->direction
         = g_rand_boolean (rand) ? RC_CALL_DIRECTION_INBOUND : RC_CALL_DIRECTION_OUTBOUND;
     call->status = (RcCallStatus)g_rand_int_range (rand, 0, RC_CALL_STATUS_FAILED + 1);
-    call->created_at = LIST_BASE_TIME + (gint64)(i / 3) * MINUTE;
+    call->created_at = LIST_BASE_TIME + (gint64)(i / 3) * step;
     call->line = g_strdup (line);
     if (i % 97 == 0) {
       call->from = g_strdup (line);
@@ -667,7 +666,8 @@ compare_newest_first (gconstpointer a, gconstpointer b)
 
   if (x->created_at != y->created_at)
     return x->created_at > y->created_at ? -1 : 1;
-  return -strcmp (x->call_id, y->call_id);
+  /* Ties: the later saved first. The call id ends in its index in the save order. */
+  return -strcmp (x->call_id + 24, y->call_id + 24);
 }
 
 /* The reference answer: @calls filtered and sorted, borrowed pointers. */
@@ -716,7 +716,7 @@ static void
 test_list_filters (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (RcStore) store = open_store (fixture->path);
-  g_autoptr (GPtrArray) calls = make_list_calls (N_LIST_CALLS);
+  g_autoptr (GPtrArray) calls = make_list_calls (N_LIST_CALLS, MINUTE);
   const gint64 middle = LIST_BASE_TIME + 300 * MINUTE;
   const gint64 late = LIST_BASE_TIME + 700 * MINUTE;
   RcCallFilter filters[] = {
@@ -804,7 +804,7 @@ static void
 test_list_pages (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (RcStore) store = open_store (fixture->path);
-  g_autoptr (GPtrArray) calls = make_list_calls (45);
+  g_autoptr (GPtrArray) calls = make_list_calls (45, MINUTE);
   const RcCallFilter all = { 0 };
   const guint per_pages[] = { 1, 7, 10, 15, 44, 45, 46, 100 };
   g_autoptr (GError) error = NULL;
@@ -836,6 +836,83 @@ test_list_pages (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpint (((RcCall *)g_ptr_array_index (listed, 0))->created_at, ==, LIST_BASE_TIME);
 }
 
+/* Deep pages are positioned on their day through call_days: every page of every day-aligned
+ * filter, over calls spread across 208 days, matches the model, across day boundaries. */
+static void
+test_list_deep_pages (Fixture *fixture, gconstpointer user_data)
+{
+  const gint64 day = 24 * 60 * MINUTE;
+  g_autoptr (RcStore) store = open_store (fixture->path);
+  g_autoptr (GPtrArray) calls = make_list_calls (N_LIST_CALLS, 5 * 60 * MINUTE);
+  RcCallFilter filters[] = {
+    { 0 },
+    { .has_status = TRUE, .status = RC_CALL_STATUS_MISSED },
+    { .has_direction = TRUE, .direction = RC_CALL_DIRECTION_INBOUND },
+    { .has_status = TRUE,
+      .status = RC_CALL_STATUS_ENDED,
+      .has_direction = TRUE,
+      .direction = RC_CALL_DIRECTION_OUTBOUND },
+    { .from_time = LIST_BASE_TIME + 20 * day, .to_time = LIST_BASE_TIME + 150 * day },
+    { .has_direction = TRUE,
+      .direction = RC_CALL_DIRECTION_OUTBOUND,
+      .from_time = LIST_BASE_TIME + 3 * day },
+    { .has_status = TRUE, .status = RC_CALL_STATUS_FAILED, .to_time = LIST_BASE_TIME + 100 * day },
+  };
+
+  save_all (store, calls);
+  for (guint i = 0; i < G_N_ELEMENTS (filters); i++) {
+    g_test_message ("filter %u", i);
+    check_list (store, calls, &filters[i], 7);
+    check_list (store, calls, &filters[i], 100);
+  }
+
+  /* Status changes move calls between the kept day counts. */
+  for (guint i = 0; i < calls->len; i += 5) {
+    RcCall *call = g_ptr_array_index (calls, i);
+    g_autoptr (GError) error = NULL;
+
+    call->status = RC_CALL_STATUS_MISSED;
+    g_assert_true (rc_store_save_call (store, call, &error));
+    g_assert_no_error (error);
+  }
+  check_list (store, calls, &filters[1], 9);
+  check_list (store, calls, &filters[3], 9);
+}
+
+/* A WAL past RC_STORE_CHECKPOINT_PAGES is checkpointed by a worker thread: the pages reach the
+ * database file while the store's own commits never run a checkpoint themselves. */
+static void
+test_checkpoint (Fixture *fixture, gconstpointer user_data)
+{
+  g_autoptr (RcStore) store = open_store (fixture->path);
+  g_autofree char *wal = g_strconcat (fixture->path, "-wal", NULL);
+  gint64 deadline;
+  GStatBuf before;
+  GStatBuf after = { 0 };
+
+  g_assert_cmpint (g_stat (fixture->path, &before), ==, 0);
+  /* One commit per call: several WAL pages each, well over 1,000 pages in all. */
+  for (guint i = 0; i < 600; i++) {
+    g_autofree char *call_id = g_strdup_printf ("00000000-0000-4000-8000-%012u", i);
+    g_autoptr (RcCall) call = make_call (call_id, LIST_BASE_TIME + i);
+    g_autoptr (GError) error = NULL;
+
+    g_assert_true (rc_store_save_call (store, call, &error));
+    g_assert_no_error (error);
+  }
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline) {
+    g_main_context_iteration (NULL, FALSE);
+    g_assert_cmpint (g_stat (fixture->path, &after), ==, 0);
+    if (after.st_size > before.st_size)
+      break;
+    g_usleep (10000); /* polling a file size: nothing to wait on */
+  }
+  g_test_message ("database %ld → %ld bytes", (long)before.st_size, (long)after.st_size);
+  g_assert_cmpint (after.st_size, >, before.st_size);
+  g_assert_true (g_file_test (wal, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_open_calls (Fixture *fixture, gconstpointer user_data)
 {
@@ -864,7 +941,7 @@ static void
 test_counts (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (RcStore) store = open_store (fixture->path);
-  g_autoptr (GPtrArray) calls = make_list_calls (500);
+  g_autoptr (GPtrArray) calls = make_list_calls (500, MINUTE);
   g_autoptr (GError) error = NULL;
   guint expected[7] = { 0 };
   guint counts[7];
@@ -1130,32 +1207,113 @@ test_idempotency (Fixture *fixture, gconstpointer user_data)
 
 /* --- webhooks and the outbox (schema 2) ------------------------------------------------------ */
 
-/* A database at schema 1 (what 0.1.0 before webhooks wrote) migrates to 2 and keeps its calls. */
+/* A database at @version, built with the migrations that shipped, holding one finished call
+ * with two events (as schema 1 and 2 stored them: a random id and a JSON copy each). */
 static void
-test_migrate_from_1 (Fixture *fixture, gconstpointer user_data)
+make_old_database (const char *path, guint version)
 {
+  sqlite3 *db = open_raw (path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  g_autofree char *bump = g_strdup_printf ("PRAGMA user_version = %u", version);
+
+  for (guint i = 0; i < version; i++)
+    g_assert_cmpint (sqlite3_exec (db, rc_store_migration_sql (i), NULL, NULL, NULL), ==,
+                     SQLITE_OK);
+  g_assert_cmpint (
+      sqlite3_exec (
+          db,
+          "INSERT INTO calls (call_id, direction, from_number, to_number, status, end_reason, "
+          "  line, initiated_at, ringing_at, ended_at, created_at, last_sequence) VALUES "
+          "  ('c-migrate', 'outbound', '+4915100000001', '+4930123456', 'missed', "
+          "   'remote_hangup', '+4915100000001', 1000, 2000, 3000, 1000, 2), "
+          "  ('c-tie', 'inbound', '+4930123456', '+4915100000001', 'ended', 'remote_hangup', "
+          "   '+4915100000001', 1000, 1000, 4000, 1000, 0);"
+          "INSERT INTO events (event_id, call_id, sequence, type, created_at, data) VALUES "
+          "  ('evt_0000000000000000000000old1', 'c-migrate', 1, 'call.initiating', 1000, '{}'), "
+          "  ('evt_0000000000000000000000old2', 'c-migrate', 2, 'call.missed', 3000, '{}');",
+          NULL, NULL, NULL),
+      ==, SQLITE_OK);
+  if (version >= 2)
+    g_assert_cmpint (
+        sqlite3_exec (db,
+                      "INSERT INTO webhooks (webhook_id, url, events, secret, created_at, "
+                      "  updated_at) VALUES ('wh_old', 'http://127.0.0.1:9/', 'call.*', "
+                      "  'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 1, 1);"
+                      "INSERT INTO deliveries (delivery_id, webhook, event_id, event_type, "
+                      "  call_id, sequence, next_attempt_at, created_at, updated_at) VALUES "
+                      "  ('dlv_old', 1, 'evt_0000000000000000000000old2', 'call.missed', "
+                      "   'c-migrate', 2, 3000, 3000, 3000);",
+                      NULL, NULL, NULL),
+        ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, bump, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+}
+
+/* Every shipped schema migrates to the current one and keeps calls, events (with their ids;
+ * the payload is rebuilt from the row), the outbox and the kept counts. */
+static void
+test_migrate (Fixture *fixture, gconstpointer user_data)
+{
+  guint version = GPOINTER_TO_UINT (user_data);
   g_autoptr (GError) error = NULL;
-  g_autoptr (RcStore) store = open_store (fixture->path);
-  g_autoptr (RcCall) call = make_call ("c-migrate", 1000);
+  g_autoptr (RcStore) store = NULL;
   g_autoptr (RcCall) back = NULL;
+  g_autoptr (GPtrArray) events = NULL;
+  g_autoptr (GPtrArray) listed = NULL;
+  const RcCallFilter missed = { .has_status = TRUE,
+                                .status = RC_CALL_STATUS_MISSED,
+                                .has_direction = TRUE,
+                                .direction = RC_CALL_DIRECTION_OUTBOUND };
+  guint total = 0;
   sqlite3 *db;
 
-  g_assert_true (rc_store_save_call (store, call, &error));
-  g_clear_object (&store);
-  db = open_raw (fixture->path, SQLITE_OPEN_READWRITE);
-  g_assert_cmpint (sqlite3_exec (db,
-                                 "DROP TABLE attempts; DROP TABLE deliveries; DROP TABLE webhooks; "
-                                 "PRAGMA user_version = 1",
-                                 NULL, NULL, NULL),
-                   ==, SQLITE_OK);
-  sqlite3_close (db);
-
+  make_old_database (fixture->path, version);
   store = open_store (fixture->path);
   g_assert_cmpint (rc_store_get_schema_version (store), ==, RC_STORE_SCHEMA_VERSION);
   back = rc_store_get_call (store, "c-migrate", &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (back->call_id, ==, "c-migrate");
+  g_assert_cmpstr (back->line, ==, "+4915100000001");
+  g_assert_cmpuint (back->last_sequence, ==, 2);
+
+  events = rc_store_list_events (store, "c-migrate", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (events->len, ==, 2);
+  g_assert_cmpstr (((RcEvent *)events->pdata[0])->event_id, ==, "evt_0000000000000000000000old1");
+  g_assert_cmpstr (((RcEvent *)events->pdata[1])->type, ==, "call.missed");
+  g_assert_cmpint (((RcEvent *)events->pdata[1])->created_at, ==, 3000);
+  g_assert_nonnull (strstr (((RcEvent *)events->pdata[0])->data, "\"status\":\"initiating\""));
+  g_assert_nonnull (strstr (((RcEvent *)events->pdata[0])->data, "\"ended_at\":null"));
+  g_assert_nonnull (strstr (((RcEvent *)events->pdata[1])->data, "\"status\":\"missed\""));
+  g_assert_cmpuint (rc_store_count_events (store, &error), ==, 2);
+
+  listed = rc_store_list_calls (store, &missed, 1, 20, &total, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (total, ==, 1);
+  g_clear_pointer (&listed, g_ptr_array_unref);
+  /* Equal created_at from before schema 3: the later row first. */
+  listed = rc_store_list_calls (store, NULL, 1, 20, &total, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (total, ==, 2);
+  g_assert_cmpstr (((RcCall *)listed->pdata[0])->call_id, ==, "c-tie");
   g_assert_nonnull (rc_store_list_webhooks (store, &error));
+
+  if (version >= 2) {
+    g_autoptr (GPtrArray) due = rc_store_list_due_deliveries (store, G_MAXINT64, 10, &error);
+    g_autoptr (RcEvent) event = NULL;
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (due->len, ==, 1);
+    event = rc_store_get_delivery_event (store, due->pdata[0], &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (event->event_id, ==, "evt_0000000000000000000000old2");
+    g_assert_nonnull (strstr (event->data, "\"end_reason\":\"remote_hangup\""));
+  }
+
+  /* New calls never tie with the newest stored one. */
+  g_assert_cmpint (rc_store_claim_created_at (store, 5), ==, 1001);
+  db = open_raw (fixture->path, SQLITE_OPEN_READONLY);
+  g_assert_cmpint (query_int (db, "SELECT count (*) FROM calls WHERE line IS NOT NULL"), ==, 0);
+  g_assert_cmpint (query_int (db, "SELECT sum (count) FROM call_days"), ==, 2);
+  sqlite3_close (db);
 }
 
 static RcWebhook *
@@ -1176,7 +1334,7 @@ append (RcStore *store, RcCall *call, const char *type)
 {
   g_autoptr (GError) error = NULL;
 
-  g_assert_true (rc_store_append_event (store, call, type, "{}", 2000, NULL, &error));
+  g_assert_true (rc_store_append_event (store, call, type, 2000, NULL, &error));
   g_assert_no_error (error);
 }
 
@@ -1332,12 +1490,17 @@ main (int argc, char *argv[])
   ADD ("rollback", test_rollback);
   ADD ("list-filters", test_list_filters);
   ADD ("list-pages", test_list_pages);
+  ADD ("list-deep-pages", test_list_deep_pages);
+  ADD ("checkpoint", test_checkpoint);
   ADD ("open-calls", test_open_calls);
   ADD ("counts", test_counts);
   ADD ("keys", test_keys);
   ADD ("key-not-stored", test_key_not_stored);
   ADD ("idempotency", test_idempotency);
-  ADD ("migrate-from-1", test_migrate_from_1);
+  g_test_add ("/rc/store/migrate-from-1", Fixture, GUINT_TO_POINTER (1), fixture_setup,
+              test_migrate, fixture_teardown);
+  g_test_add ("/rc/store/migrate-from-2", Fixture, GUINT_TO_POINTER (2), fixture_setup,
+              test_migrate, fixture_teardown);
   ADD ("outbox", test_outbox);
   ADD ("test-delivery", test_test_delivery);
 #undef ADD
