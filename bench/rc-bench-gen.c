@@ -114,7 +114,11 @@ bulk_call (RcCall *call, const Stage *stages, guint n_stages)
     sqlite3_bind_null (insert_call, 10);
   sqlite3_bind_null (insert_call, 11);
   sqlite3_bind_int (insert_call, 12, call->timeout_seconds);
-  bind_time (insert_call, 13, call->initiated_at);
+  /* As rc_store_save_call (): initiated_at is stored only when it is not created_at. */
+  if (call->initiated_at != call->created_at)
+    sqlite3_bind_int64 (insert_call, 13, call->initiated_at);
+  else
+    sqlite3_bind_null (insert_call, 13);
   bind_time (insert_call, 14, call->ringing_at);
   bind_time (insert_call, 15, call->connected_at);
   bind_time (insert_call, 16, call->ended_at);

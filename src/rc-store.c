@@ -206,8 +206,9 @@ static const char *const migrations[] = {
    *   events stored before, already sent to receivers, are kept.
    * calls: new calls get distinct created_at values (rc_store_claim_created_at ()), so the
    *   indexes no longer carry call_id as a tie-break: the row id in every index entry orders the
-   *   ties of older rows, in creation order. line is NULL when it is the call's own side (from
-   *   for outbound, to for inbound), which it always is today.
+   *   ties of older rows, in creation order. Values that are always copies are not stored: line
+   *   is NULL when it is the call's own side (from for outbound, to for inbound), initiated_at
+   *   is NULL when it equals created_at, which both always are today (and 0 when not set).
    * call_days: calls per (UTC day, status, direction), kept by triggers: the totals of filtered
    *   lists and the position of a deep page come from it instead of counting rows.
    * counters: totals that would need a scan, kept by triggers ('events'). */
@@ -245,6 +246,8 @@ static const char *const migrations[] = {
   "CREATE INDEX calls_by_to ON calls (to_number, created_at);"
   "UPDATE calls SET line = NULL WHERE line IS "
   "  CASE direction WHEN 'outbound' THEN from_number ELSE to_number END;"
+  "UPDATE calls SET initiated_at = CASE WHEN initiated_at IS NULL THEN 0 WHEN initiated_at = "
+  "  created_at THEN NULL ELSE initiated_at END;"
   "CREATE TABLE call_days ("
   "  day INTEGER NOT NULL,"
   "  status TEXT NOT NULL,"
@@ -637,7 +640,11 @@ call_from_row (sqlite3_stmt *statement, GError **error)
     call->line = rc_store_column_dup_text (statement, 9);
   call->mm_path = rc_store_column_dup_text (statement, 10);
   call->timeout_seconds = sqlite3_column_int (statement, 11);
-  call->initiated_at = rc_store_column_time (statement, 12);
+  /* NULL: equal to created_at, which it always is today (schema 3 stores no copy); 0: not set. */
+  if (sqlite3_column_type (statement, 12) == SQLITE_NULL)
+    call->initiated_at = sqlite3_column_int64 (statement, 16);
+  else
+    call->initiated_at = sqlite3_column_int64 (statement, 12);
   call->ringing_at = rc_store_column_time (statement, 13);
   call->connected_at = rc_store_column_time (statement, 14);
   call->ended_at = rc_store_column_time (statement, 15);
@@ -1054,7 +1061,8 @@ rc_store_save_call (RcStore *self, const RcCall *call, GError **error)
     rc_store_bind_text (statement, 10, call->line);
   rc_store_bind_text (statement, 11, call->mm_path);
   sqlite3_bind_int (statement, 12, call->timeout_seconds);
-  rc_store_bind_time (statement, 13, call->initiated_at);
+  if (call->initiated_at != call->created_at)
+    sqlite3_bind_int64 (statement, 13, call->initiated_at);
   rc_store_bind_time (statement, 14, call->ringing_at);
   rc_store_bind_time (statement, 15, call->connected_at);
   rc_store_bind_time (statement, 16, call->ended_at);

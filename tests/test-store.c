@@ -364,7 +364,7 @@ test_call_round_trip (Fixture *fixture, gconstpointer user_data)
                               "SELECT COUNT(*) FROM calls WHERE call_id = "
                               "'00000000-0000-4000-8000-000000000001' AND from_number IS NULL AND "
                               "end_reason IS NULL AND client_reference IS NULL AND modem IS NULL "
-                              "AND mm_path IS NULL AND initiated_at IS NULL AND ringing_at IS NULL "
+                              "AND mm_path IS NULL AND initiated_at = 0 AND ringing_at IS NULL "
                               "AND connected_at IS NULL AND ended_at IS NULL AND cost_micro_usd IS "
                               "NULL AND status = 'ringing' AND direction = 'inbound'"),
                    ==, 1);
