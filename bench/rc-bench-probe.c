@@ -7,11 +7,15 @@
  *           POST /v1/calls/dial (unique Idempotency-Key) timed to its 202, then the simulator's
  *           remote hangup once the ATD reached it, then the next dial (a 409 line_busy while the
  *           daemon records the end is retried and not counted).
- *   events  --api PORT --key K --recv PORT --sim PORTNAME=+NUMBER --n N
+ *   events  --api PORT --key K --recv PORT --sim PORTNAME=+NUMBER --n N [--bus ADDRESS]
  *           Webhook receiver in this process. Alternates (a) an outbound call ended by the remote
  *           side: `hangup` -> NO CARRIER -> the terminal event, and (b) `incoming` -> RING/+CLIP ->
- *           call.ringing (then declined through the API). Latency = arrival of the webhook at the
- *           receiver minus the return of the simulator's control command, on CLOCK_MONOTONIC.
+ *           call.ringing (then declined through the API). Two latencies, on CLOCK_MONOTONIC:
+ *           event_* = arrival of the webhook at the receiver minus the return of the simulator's
+ *           control command; with --bus (the private bus ModemManager is on), event_sig_* =
+ *           arrival minus ModemManager's signal as read by this process on that bus
+ *           (Call.StateChanged to terminated for (a); Voice.CallAdded, or StateChanged to
+ *           ringing-in, for (b)): the issue's figure. event_mm_* = command sent -> that signal.
  *   drain   --recv PORT --expect N [--timeout S]
  *           Webhook receiver answering 200; prints the delivery rate once N distinct events came.
  *   startup --daemon PATH --config FILE --db FILE --api PORT --key K --runs N [--log FILE]
@@ -40,6 +44,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
+
+/* CLOCK_MONOTONIC, like g_get_monotonic_time (): signal and webhook times compare directly. */
 static int64_t
 now_us (void)
 {
@@ -102,8 +109,7 @@ print_stats (const char *name, int64_t *values, size_t n)
   qsort (values, n, sizeof *values, cmp_i64);
   printf ("%s_n=%zu\n%s_p50_us=%lld\n%s_p90_us=%lld\n%s_p99_us=%lld\n%s_max_us=%lld\n", name, n,
           name, (long long)percentile (values, n, 50), name, (long long)percentile (values, n, 90),
-          name, (long long)percentile (values, n, 99), name,
-          (long long)(n ? values[n - 1] : -1));
+          name, (long long)percentile (values, n, 99), name, (long long)(n ? values[n - 1] : -1));
   fflush (stdout);
 }
 
@@ -194,18 +200,21 @@ read_response (Conn *c, char **out)
 
 /* One request; reconnects once if the kept-alive connection went away. */
 static int
-http (Conn *c, const char *method, const char *path, const char *headers, const char *body,
+http (Conn *c,
+      const char *method,
+      const char *path,
+      const char *headers,
+      const char *body,
       char **out)
 {
   char request[8192];
   int length;
 
-  length = snprintf (request, sizeof request,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s%zu\r\n\r\n%s", method, path,
-                     c->port, headers ? headers : "",
-                     body ? "Content-Type: application/json\r\nContent-Length: "
-                          : "Content-Length: ",
-                     body ? strlen (body) : 0, body ? body : "");
+  length = snprintf (
+      request, sizeof request, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s%zu\r\n\r\n%s", method,
+      path, c->port, headers ? headers : "",
+      body ? "Content-Type: application/json\r\nContent-Length: " : "Content-Length: ",
+      body ? strlen (body) : 0, body ? body : "");
   for (int attempt = 0; attempt < 2; attempt++) {
     int status;
 
@@ -241,7 +250,7 @@ json_string (const char *json, const char *member, char *out, size_t size)
   return out;
 }
 
-/* --- simulator control socket ------------------------------------------------------------------ */
+/* --- simulator control socket ----------------------------------------------------------------- */
 
 typedef struct {
   int fd;
@@ -262,7 +271,9 @@ ctl_open (Ctl *ctl, const char *port)
   ctl->fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ctl->have = 0;
   if (ctl->fd < 0
-      || connect (ctl->fd, (struct sockaddr *)&sa, (socklen_t)(offsetof (struct sockaddr_un, sun_path) + 1 + length)) < 0)
+      || connect (ctl->fd, (struct sockaddr *)&sa,
+                  (socklen_t)(offsetof (struct sockaddr_un, sun_path) + 1 + length))
+             < 0)
     die ("cannot reach the simulator control socket %s: %s", name, strerror (errno));
 }
 
@@ -440,10 +451,11 @@ wait_arrival (const char *type, const char *call_id, int timeout_ms, char *out_c
     for (size_t i = 0; i < n_arrivals; i++) {
       Arrival *a = &arrivals[i];
 
-      int type_ok = strcmp (type, "terminal") == 0
-                        ? (!strcmp (a->type, "call.missed") || !strcmp (a->type, "call.ended")
-                           || !strcmp (a->type, "call.failed") || !strcmp (a->type, "call.rejected"))
-                        : strcmp (a->type, type) == 0;
+      int type_ok
+          = strcmp (type, "terminal") == 0
+                ? (!strcmp (a->type, "call.missed") || !strcmp (a->type, "call.ended")
+                   || !strcmp (a->type, "call.failed") || !strcmp (a->type, "call.rejected"))
+                : strcmp (a->type, type) == 0;
 
       if (a->taken || !type_ok || (call_id && strcmp (a->call_id, call_id) != 0))
         continue;
@@ -500,8 +512,9 @@ dial_worker (void *data)
     int status = 0;
     int64_t started = 0, took = 0;
 
-    snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\nIdempotency-Key: bench-%d-%s-%d\r\n",
-              w->key, (int)getpid (), w->number, i);
+    snprintf (headers, sizeof headers,
+              "Authorization: Bearer %s\r\nIdempotency-Key: bench-%d-%s-%d\r\n", w->key,
+              (int)getpid (), w->number, i);
     for (int attempt = 0; attempt < 2000; attempt++) {
       char *reply = NULL;
 
@@ -553,7 +566,8 @@ cmd_dial (int argc, char **argv)
       if (!eq)
         die ("--sim PORTNAME=+NUMBER");
       memset (&workers[n_workers], 0, sizeof workers[0]);
-      snprintf (workers[n_workers].port, sizeof workers[0].port, "%.*s", (int)(eq - argv[i]), argv[i]);
+      snprintf (workers[n_workers].port, sizeof workers[0].port, "%.*s", (int)(eq - argv[i]),
+                argv[i]);
       snprintf (workers[n_workers].number, sizeof workers[0].number, "%s", eq + 1);
       n_workers++;
     }
@@ -582,18 +596,232 @@ cmd_dial (int argc, char **argv)
   return errors > 0;
 }
 
+/* --- ModemManager's signals on the bench's bus ------------------------------------------------ */
+
+/*
+ * The issue's event latency starts at ModemManager's D-Bus signal, not at the simulator's control
+ * command (which adds ModemManager's own AT parsing). A GMainLoop in its own thread connects to the
+ * bus (asynchronously), subscribes to Call.StateChanged for every call object and to
+ * Modem.Voice.CallAdded (1.20.4 creates an incoming call already ringing-in: CallAdded, no
+ * StateChanged), and records each one. The time is taken in a connection filter, which runs in
+ * GDBus's worker thread as soon as the message is read from the socket: no hop to the loop's
+ * thread inflates it. Same clock as the receiver (CLOCK_MONOTONIC, g_get_monotonic_time).
+ */
+
+#define MM_CALL_INTERFACE "org.freedesktop.ModemManager1.Call"
+#define MM_VOICE_INTERFACE "org.freedesktop.ModemManager1.Modem.Voice"
+#define MM_CALL_STATE_RINGING_IN 3
+#define MM_CALL_STATE_TERMINATED 7
+#define MAX_SIGNALS 65536
+
+typedef enum { SIGNAL_STATE_CHANGED, SIGNAL_CALL_ADDED } SignalKind;
+
+typedef struct {
+  int64_t at;
+  SignalKind kind;
+  int old_state;
+  int new_state;
+  char path[96];
+} MmSignal;
+
+static pthread_mutex_t signals_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t signals_cond = PTHREAD_COND_INITIALIZER;
+static MmSignal *mm_signals;
+static size_t n_mm_signals;
+static int bus_state; /* 0 connecting, 1 subscribed, -1 failed */
+
+static void
+set_bus_state (int state)
+{
+  pthread_mutex_lock (&signals_lock);
+  bus_state = state;
+  pthread_cond_broadcast (&signals_cond);
+  pthread_mutex_unlock (&signals_lock);
+}
+
+static GDBusMessage *
+on_bus_message (GDBusConnection *connection,
+                GDBusMessage *message,
+                gboolean incoming,
+                gpointer user_data)
+{
+  int64_t at = g_get_monotonic_time ();
+  const char *interface, *member;
+  GVariant *body;
+  MmSignal sig = { .at = at };
+
+  if (!incoming || g_dbus_message_get_message_type (message) != G_DBUS_MESSAGE_TYPE_SIGNAL)
+    return message;
+  interface = g_dbus_message_get_interface (message);
+  member = g_dbus_message_get_member (message);
+  body = g_dbus_message_get_body (message);
+  if (interface == NULL || member == NULL || body == NULL)
+    return message;
+  if (!strcmp (interface, MM_CALL_INTERFACE) && !strcmp (member, "StateChanged")
+      && g_variant_is_of_type (body, G_VARIANT_TYPE ("(iiu)"))) {
+    sig.kind = SIGNAL_STATE_CHANGED;
+    g_variant_get (body, "(iiu)", &sig.old_state, &sig.new_state, NULL);
+    snprintf (sig.path, sizeof sig.path, "%s", g_dbus_message_get_path (message));
+  } else if (!strcmp (interface, MM_VOICE_INTERFACE) && !strcmp (member, "CallAdded")
+             && g_variant_is_of_type (body, G_VARIANT_TYPE ("(o)"))) {
+    const char *path;
+
+    sig.kind = SIGNAL_CALL_ADDED;
+    g_variant_get (body, "(&o)", &path);
+    snprintf (sig.path, sizeof sig.path, "%s", path);
+  } else {
+    return message;
+  }
+  pthread_mutex_lock (&signals_lock);
+  if (n_mm_signals < MAX_SIGNALS)
+    mm_signals[n_mm_signals++] = sig;
+  pthread_cond_broadcast (&signals_cond);
+  pthread_mutex_unlock (&signals_lock);
+  return message;
+}
+
+static void
+on_signal (GDBusConnection *connection,
+           const char *sender,
+           const char *path,
+           const char *interface,
+           const char *member,
+           GVariant *parameters,
+           gpointer user_data)
+{
+  /* Recorded by on_bus_message; the subscriptions only route the signals here (match rules). */
+}
+
+static void
+on_barrier_ready (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GError *error = NULL;
+  GVariant *reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+
+  if (reply == NULL) {
+    fprintf (stderr, "rc-bench-probe: bus: %s\n", error->message);
+    g_error_free (error);
+    set_bus_state (-1);
+    return;
+  }
+  g_variant_unref (reply);
+  set_bus_state (1); /* the bus answers in order: both AddMatch are in effect */
+}
+
+static void
+on_bus_ready (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GError *error = NULL;
+  GDBusConnection *connection = g_dbus_connection_new_for_address_finish (result, &error);
+
+  if (connection == NULL) {
+    fprintf (stderr, "rc-bench-probe: bus: %s\n", error->message);
+    g_error_free (error);
+    set_bus_state (-1);
+    return;
+  }
+  g_dbus_connection_add_filter (connection, on_bus_message, NULL, NULL);
+  g_dbus_connection_signal_subscribe (connection, NULL, MM_CALL_INTERFACE, "StateChanged", NULL,
+                                      NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_signal, NULL, NULL);
+  g_dbus_connection_signal_subscribe (connection, NULL, MM_VOICE_INTERFACE, "CallAdded", NULL, NULL,
+                                      G_DBUS_SIGNAL_FLAGS_NONE, on_signal, NULL, NULL);
+  g_dbus_connection_call (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                          "org.freedesktop.DBus", "GetId", NULL, G_VARIANT_TYPE ("(s)"),
+                          G_DBUS_CALL_FLAGS_NONE, 10000, NULL, on_barrier_ready, NULL);
+  /* the connection lives as long as the process */
+}
+
+static void *
+bus_thread (void *data)
+{
+  const char *address = data;
+  GMainContext *context = g_main_context_new ();
+  GMainLoop *loop = g_main_loop_new (context, FALSE);
+
+  g_main_context_push_thread_default (context);
+  g_dbus_connection_new_for_address (address,
+                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+                                         | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                     NULL, NULL, on_bus_ready, NULL);
+  g_main_loop_run (loop);
+  return NULL;
+}
+
+/* Connects and subscribes; returns once the subscriptions are in effect (0) or failed (-1). */
+static int
+start_bus_watch (const char *address)
+{
+  pthread_t thread;
+  int state;
+
+  mm_signals = calloc (MAX_SIGNALS, sizeof *mm_signals);
+  pthread_create (&thread, NULL, bus_thread, (void *)address);
+  pthread_detach (thread);
+  pthread_mutex_lock (&signals_lock);
+  while (bus_state == 0)
+    pthread_cond_wait (&signals_cond, &signals_lock);
+  state = bus_state;
+  pthread_mutex_unlock (&signals_lock);
+  return state > 0 ? 0 : -1;
+}
+
+/* The first signal received at or after @since that ends a call (StateChanged to terminated) or,
+ * with @ringing, announces an incoming one (CallAdded, or StateChanged to ringing-in). Waits up
+ * to @timeout_ms: the probe may read the signal after the daemon acted on it. Its time, or -1;
+ * @how says which signal matched. */
+static int64_t
+wait_signal (int64_t since, int ringing, int timeout_ms, const char **how)
+{
+  int64_t deadline = now_us () + timeout_ms * 1000LL;
+  int64_t at = -1;
+
+  pthread_mutex_lock (&signals_lock);
+  while (at < 0) {
+    for (size_t i = 0; i < n_mm_signals && at < 0; i++) {
+      MmSignal *sig = &mm_signals[i];
+
+      if (sig->at < since)
+        continue;
+      if (ringing && sig->kind == SIGNAL_CALL_ADDED) {
+        at = sig->at;
+        *how = "CallAdded";
+      } else if (sig->kind == SIGNAL_STATE_CHANGED
+                 && sig->new_state
+                        == (ringing ? MM_CALL_STATE_RINGING_IN : MM_CALL_STATE_TERMINATED)) {
+        at = sig->at;
+        *how = "StateChanged";
+      }
+    }
+    if (at >= 0)
+      break;
+    struct timespec ts;
+    int64_t left = deadline - now_us ();
+    if (left <= 0)
+      break;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (left % 1000000) * 1000;
+    ts.tv_sec += left / 1000000 + ts.tv_nsec / 1000000000;
+    ts.tv_nsec %= 1000000000;
+    pthread_cond_timedwait (&signals_cond, &signals_lock, &ts);
+  }
+  pthread_mutex_unlock (&signals_lock);
+  return at;
+}
+
 /* --- events ----------------------------------------------------------------------------------- */
 
 static int
 cmd_events (int argc, char **argv)
 {
-  int api = 0, recv = 0, n = 50, failures = 0;
-  const char *key = NULL;
+  int api = 0, recv = 0, n = 50, failures = 0, signal_missing = 0;
+  int ring_by_call_added = 0, ring_by_state_changed = 0;
+  const char *key = NULL, *bus = NULL, *how = "";
   char port[128] = "", number[32] = "";
   Conn *c = calloc (1, sizeof *c);
   Ctl ctl;
   int64_t *hangup, *ring, *both;
-  size_t n_hangup = 0, n_ring = 0;
+  int64_t *sig_hangup, *sig_ring, *sig_both, *mm_hangup, *mm_ring;
+  size_t n_hangup = 0, n_ring = 0, n_sig_hangup = 0, n_sig_ring = 0;
   char headers[512], body[256], call_id[64], path[256];
 
   for (int i = 0; i < argc; i++) {
@@ -605,6 +833,8 @@ cmd_events (int argc, char **argv)
       key = argv[++i];
     else if (!strcmp (argv[i], "--n") && i + 1 < argc)
       n = atoi (argv[++i]);
+    else if (!strcmp (argv[i], "--bus") && i + 1 < argc)
+      bus = argv[++i];
     else if (!strcmp (argv[i], "--sim") && i + 1 < argc) {
       char *eq = strchr (argv[++i], '=');
       if (!eq)
@@ -615,6 +845,8 @@ cmd_events (int argc, char **argv)
   }
   if (!api || !recv || !key || !port[0])
     die ("events: --api, --recv, --key and --sim are required");
+  if (bus != NULL && start_bus_watch (bus) < 0)
+    die ("events: cannot watch ModemManager's signals on %s", bus);
   start_receiver (recv);
   printf ("READY\n");
   fflush (stdout);
@@ -625,13 +857,17 @@ cmd_events (int argc, char **argv)
   ctl_command (&ctl, "ring-period 0", NULL, 0);
   hangup = calloc ((size_t)n, sizeof (int64_t));
   ring = calloc ((size_t)n, sizeof (int64_t));
+  sig_hangup = calloc ((size_t)n, sizeof (int64_t));
+  sig_ring = calloc ((size_t)n, sizeof (int64_t));
+  mm_hangup = calloc ((size_t)n, sizeof (int64_t));
+  mm_ring = calloc ((size_t)n, sizeof (int64_t));
   snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\n", key);
   snprintf (body, sizeof body, "{\"from\":\"%s\",\"to\":\"+4915712345678\"}", number);
 
   for (int i = 0; i < n; i++) {
     char *reply = NULL;
     int status = 0;
-    int64_t t0, t1;
+    int64_t sent, t0, t1, signalled;
 
     /* (a) outbound call, remote hangup: NO CARRIER */
     for (int attempt = 0; attempt < 1000; attempt++) {
@@ -655,6 +891,7 @@ cmd_events (int argc, char **argv)
       continue;
     }
     sleep_us (100000); /* let ModemManager finish the dial before the line drops */
+    sent = now_us ();
     ctl_command (&ctl, "hangup", NULL, 0);
     t0 = now_us ();
     t1 = wait_arrival ("terminal", call_id, 5000, NULL);
@@ -663,6 +900,13 @@ cmd_events (int argc, char **argv)
       failures++;
     } else {
       hangup[n_hangup++] = t1 - t0;
+      if (bus != NULL && (signalled = wait_signal (sent, 0, 2000, &how)) >= 0) {
+        mm_hangup[n_sig_hangup] = signalled - sent;
+        sig_hangup[n_sig_hangup++] = t1 - signalled;
+      } else if (bus != NULL) {
+        fprintf (stderr, "rc-bench-probe: events: no StateChanged to terminated for %s\n", call_id);
+        signal_missing++;
+      }
     }
 
     /* (b) incoming call: RING + CLIP */
@@ -678,6 +922,7 @@ cmd_events (int argc, char **argv)
         break;
       sleep_us (5000);
     }
+    sent = now_us ();
     ctl_command (&ctl, "incoming +4930123456", NULL, 0);
     t0 = now_us ();
     t1 = wait_arrival ("call.ringing", NULL, 5000, call_id);
@@ -688,6 +933,17 @@ cmd_events (int argc, char **argv)
       continue;
     }
     ring[n_ring++] = t1 - t0;
+    if (bus != NULL && (signalled = wait_signal (sent, 1, 2000, &how)) >= 0) {
+      mm_ring[n_sig_ring] = signalled - sent;
+      sig_ring[n_sig_ring++] = t1 - signalled;
+      if (!strcmp (how, "CallAdded"))
+        ring_by_call_added++;
+      else
+        ring_by_state_changed++;
+    } else if (bus != NULL) {
+      fprintf (stderr, "rc-bench-probe: events: no CallAdded/StateChanged for an incoming call\n");
+      signal_missing++;
+    }
     snprintf (path, sizeof path, "/v1/calls/%s/hangup", call_id);
     reply = NULL;
     status = http (c, "POST", path, headers, "", &reply);
@@ -707,7 +963,21 @@ cmd_events (int argc, char **argv)
   print_stats ("event_nocarrier", hangup, n_hangup);
   print_stats ("event_ring", ring, n_ring);
   print_stats ("event_all", both, n_hangup + n_ring);
-  return failures > 0;
+  if (bus != NULL) {
+    sig_both = calloc (n_sig_hangup + n_sig_ring, sizeof (int64_t));
+    memcpy (sig_both, sig_hangup, n_sig_hangup * sizeof (int64_t));
+    memcpy (sig_both + n_sig_hangup, sig_ring, n_sig_ring * sizeof (int64_t));
+    printf ("events_signal_missing=%d\nevents_ring_by_call_added=%d\n"
+            "events_ring_by_state_changed=%d\n",
+            signal_missing, ring_by_call_added, ring_by_state_changed);
+    print_stats ("event_sig_nocarrier", sig_hangup, n_sig_hangup);
+    print_stats ("event_sig_ring", sig_ring, n_sig_ring);
+    print_stats ("event_sig_all", sig_both, n_sig_hangup + n_sig_ring);
+    /* ModemManager's share: control command sent -> its signal read by the probe */
+    print_stats ("event_mm_nocarrier", mm_hangup, n_sig_hangup);
+    print_stats ("event_mm_ring", mm_ring, n_sig_ring);
+  }
+  return failures > 0 || signal_missing > 0;
 }
 
 /* --- drain ------------------------------------------------------------------------------------ */
@@ -747,7 +1017,8 @@ cmd_drain (int argc, char **argv)
       size_t h = 0;
       for (const char *p = arrivals[seen].event_id; *p; p++)
         h = h * 131 + (unsigned char)*p;
-      for (size_t slot = h % ((size_t)expect * 2 + 1);; slot = (slot + 1) % ((size_t)expect * 2 + 1)) {
+      for (size_t slot = h % ((size_t)expect * 2 + 1);;
+           slot = (slot + 1) % ((size_t)expect * 2 + 1)) {
         if (ids[slot] == NULL) {
           ids[slot] = arrivals[seen].event_id;
           break;
@@ -828,7 +1099,8 @@ cmd_startup (int argc, char **argv)
       dup2 (pipefd[1], 1);
       if (err)
         dup2 (fileno (err), 2);
-      execl (daemon, daemon, "--config", config, "--database", db, "--listen", listen_arg, "--print-ready", (char *)NULL);
+      execl (daemon, daemon, "--config", config, "--database", db, "--listen", listen_arg,
+             "--print-ready", (char *)NULL);
       _exit (127);
     }
     close (pipefd[1]);
