@@ -741,6 +741,32 @@ handle_openapi (RcApi *self, SoupServerMessage *msg)
 
 /* --- dispatch ------------------------------------------------------------------------------ */
 
+/* Whether @template ("/v1/calls/{call_id}") matches @segments, without allocating: this runs for
+ * every request. A {placeholder} matches any segment except "dial" after "calls" (a route of its
+ * own, not a call id). */
+static gboolean
+route_matches (const char *template, char **segments)
+{
+  const char *part = template + 1;
+  guint i = 0;
+
+  for (; segments[i] != NULL; i++) {
+    const char *end = strchr (part, '/');
+    gsize length = end != NULL ? (gsize)(end - part) : strlen (part);
+
+    if (length == 0)
+      return FALSE; /* the template has fewer segments */
+    if (part[0] == '{') {
+      if (i == 2 && g_str_equal (segments[i], "dial") && g_str_equal (segments[1], "calls"))
+        return FALSE;
+    } else if (strlen (segments[i]) != length || strncmp (part, segments[i], length) != 0) {
+      return FALSE;
+    }
+    part += length + (end != NULL ? 1 : 0);
+  }
+  return *part == '\0'; /* and no segments left in the template */
+}
+
 /* The route template of a path, for metrics: ids become {placeholders}. */
 static const char *
 route_label (char **segments)
@@ -765,17 +791,7 @@ route_label (char **segments)
   };
 
   for (guint t = 0; t < G_N_ELEMENTS (templates); t++) {
-    g_auto (GStrv) parts = path_segments (templates[t]);
-    gboolean match = g_strv_length (parts) == g_strv_length (segments);
-
-    for (guint i = 0; match && parts[i] != NULL; i++) {
-      /* "dial" is a route of its own, not a call id. */
-      if (parts[i][0] == '{')
-        match = !(i == 2 && g_str_equal (segments[i], "dial") && g_str_equal (parts[1], "calls"));
-      else
-        match = g_str_equal (parts[i], segments[i]);
-    }
-    if (match)
+    if (route_matches (templates[t], segments))
       return templates[t];
   }
   return "other";
