@@ -31,6 +31,8 @@
 /* A terminated call ModemManager still lists is the one we recorded if a record with its path
  * ended within this window (ModemManager numbers calls anew after a restart). */
 #define RC_CALLS_LEFTOVER_WINDOW (30 * G_TIME_SPAN_MINUTE)
+/* How far back a deleted ModemManager path is looked for in the records (calls last less). */
+#define RC_CALLS_PATH_WINDOW (2 * G_TIME_SPAN_DAY)
 
 /* Seconds between attempts to store records the store refused. */
 #define RC_CALLS_SAVE_RETRY 2
@@ -521,8 +523,16 @@ on_call_deleted (RcMmWatch *watch,
   RcCalls *self = RC_CALLS (user_data);
   OpenCall *open = g_hash_table_lookup (self->by_path, call_path);
 
-  if (open == NULL)
+  if (open == NULL) {
+    g_autoptr (GError) error = NULL;
+
+    /* A finished call's object is gone (usually deleted by us): its record no longer needs
+     * the path, which ModemManager will reuse after a restart. */
+    if (!rc_store_clear_mm_path (self->store, call_path,
+                                 g_get_real_time () - RC_CALLS_PATH_WINDOW, &error))
+      g_message ("call %s: keeping its path: %s", call_path, error->message);
     return;
+  }
   /* Deleted by someone else before it terminated: we cannot know how it ended. */
   if (!rc_call_is_terminal (open->record))
     set_status (self, open, RC_CALL_STATUS_FAILED, RC_END_REASON_UNKNOWN);

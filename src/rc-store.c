@@ -1380,6 +1380,27 @@ rc_store_find_recent_call (
   return g_ptr_array_steal_index (calls, 0);
 }
 
+gboolean
+rc_store_clear_mm_path (RcStore *self, const char *mm_path, gint64 since, GError **error)
+{
+  g_autoptr (RcStatementLease) statement = NULL;
+
+  g_return_val_if_fail (RC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (mm_path != NULL, FALSE);
+
+  /* calls_by_created bounds the search to the recent calls. */
+  statement = rc_store_prepare_cached (self,
+                                       "UPDATE calls SET mm_path = NULL WHERE created_at >= ?2 AND "
+                                       "mm_path = ?1 AND status IN ('ended', 'missed', "
+                                       "'rejected', 'failed')",
+                                       "forgetting a ModemManager path", error);
+  if (statement == NULL)
+    return FALSE;
+  rc_store_bind_text (statement, 1, mm_path);
+  sqlite3_bind_int64 (statement, 2, since);
+  return rc_store_step_done (self, statement, "forgetting a ModemManager path", error);
+}
+
 GPtrArray *
 rc_store_list_open_calls (RcStore *self, GError **error)
 {

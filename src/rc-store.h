@@ -65,6 +65,9 @@ RcCall *rc_store_get_call (RcStore *self, const char *call_id, GError **error); 
  * (no error) if none. */
 RcCall *rc_store_find_recent_call (
     RcStore *self, const char *mm_path, const char *modem, gint64 since, GError **error);
+/* ModemManager deleted the call object at @mm_path: the finished calls created after @since
+ * that carried it no longer need it (about 40 bytes per stored call). */
+gboolean rc_store_clear_mm_path (RcStore *self, const char *mm_path, gint64 since, GError **error);
 /* Calls whose status is initiating, ringing or connected. */
 GPtrArray *rc_store_list_open_calls (RcStore *self, GError **error);
 
