@@ -1359,16 +1359,17 @@ RcCall *
 rc_store_find_recent_call (
     RcStore *self, const char *mm_path, const char *modem, gint64 since, GError **error)
 {
-  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (RcStatementLease) statement = NULL;
   g_autoptr (GPtrArray) calls = NULL;
 
   g_return_val_if_fail (RC_IS_STORE (self), NULL);
 
   /* calls_by_created narrows to the recent ones; few rows have to be checked for the path. */
-  statement = rc_store_prepare (self,
-                                "SELECT " CALL_COLUMNS " FROM calls WHERE created_at >= ?3 AND "
-                                "mm_path = ?1 AND modem IS ?2 ORDER BY created_at DESC LIMIT 1",
-                                "finding a call by its path", error);
+  statement
+      = rc_store_prepare_cached (self,
+                                 "SELECT " CALL_COLUMNS " FROM calls WHERE created_at >= ?3 AND "
+                                 "mm_path = ?1 AND modem IS ?2 ORDER BY created_at DESC LIMIT 1",
+                                 "finding a call by its path", error);
   if (statement == NULL)
     return NULL;
   rc_store_bind_text (statement, 1, mm_path);
@@ -1404,15 +1405,16 @@ rc_store_clear_mm_path (RcStore *self, const char *mm_path, gint64 since, GError
 GPtrArray *
 rc_store_list_open_calls (RcStore *self, GError **error)
 {
-  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (RcStatementLease) statement = NULL;
 
   g_return_val_if_fail (RC_IS_STORE (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  statement = rc_store_prepare (self,
-                                "SELECT " CALL_COLUMNS " FROM calls WHERE status IN (?1, ?2, ?3) "
-                                "ORDER BY created_at, call_id",
-                                "listing open calls", error);
+  statement
+      = rc_store_prepare_cached (self,
+                                 "SELECT " CALL_COLUMNS " FROM calls WHERE status IN (?1, ?2, ?3) "
+                                 "ORDER BY created_at, call_id",
+                                 "listing open calls", error);
   if (statement == NULL)
     return NULL;
   rc_store_bind_text (statement, 1, rc_call_status_to_string (RC_CALL_STATUS_INITIATING));
@@ -1779,7 +1781,7 @@ rc_store_line_dials (RcStore *self,
 gboolean
 rc_store_count_calls (RcStore *self, guint out_counts[7], GError **error)
 {
-  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (RcStatementLease) statement = NULL;
   int rc;
 
   g_return_val_if_fail (RC_IS_STORE (self), FALSE);
@@ -1787,8 +1789,8 @@ rc_store_count_calls (RcStore *self, guint out_counts[7], GError **error)
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   /* Kept by triggers on calls: seven rows, not a scan. */
-  statement = rc_store_prepare (self, "SELECT status, count FROM call_counts",
-                                "counting calls by status", error);
+  statement = rc_store_prepare_cached (self, "SELECT status, count FROM call_counts",
+                                       "counting calls by status", error);
   if (statement == NULL)
     return FALSE;
   memset (out_counts, 0, sizeof (guint) * (RC_CALL_STATUS_FAILED + 1));
@@ -2023,17 +2025,17 @@ rc_store_get_idempotent (RcStore *self,
                          char **out_body,
                          GError **error)
 {
-  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (RcStatementLease) statement = NULL;
   int rc;
 
   g_return_val_if_fail (RC_IS_STORE (self), FALSE);
   g_return_val_if_fail (idempotency_key != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  statement = rc_store_prepare (self,
-                                "SELECT request_digest, status, body FROM idempotency "
-                                "WHERE key_id = ?1 AND idempotency_key = ?2",
-                                "reading an idempotent response", error);
+  statement = rc_store_prepare_cached (self,
+                                       "SELECT request_digest, status, body FROM idempotency "
+                                       "WHERE key_id = ?1 AND idempotency_key = ?2",
+                                       "reading an idempotent response", error);
   if (statement == NULL)
     return FALSE;
   sqlite3_bind_int64 (statement, 1, key_id);
@@ -2065,7 +2067,7 @@ rc_store_put_idempotent (RcStore *self,
                          const char *body,
                          GError **error)
 {
-  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (RcStatementLease) statement = NULL;
 
   g_return_val_if_fail (RC_IS_STORE (self), FALSE);
   g_return_val_if_fail (idempotency_key != NULL, FALSE);
@@ -2073,7 +2075,7 @@ rc_store_put_idempotent (RcStore *self,
   g_return_val_if_fail (body != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  statement = rc_store_prepare (
+  statement = rc_store_prepare_cached (
       self,
       "INSERT INTO idempotency (key_id, idempotency_key, request_digest, status, "
       "body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
