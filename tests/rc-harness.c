@@ -11,12 +11,20 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <string.h>
 #include <unistd.h>
 
 #define RC_HARNESS_STOP_TIMEOUT 10
 #define RC_HARNESS_POLL_MS 50
+/* Under valgrind memcheck reachcelld runs 10-30 times slower: every deadline is this much
+ * longer there (RC_TEST_TIMEOUT_FACTOR overrides it). */
+#define RC_HARNESS_VALGRIND_TIMEOUT_FACTOR 10
+/* valgrind's exit status when it found an error (--error-exitcode). */
+#define RC_HARNESS_VALGRIND_EXIT_CODE 99
+#define RC_HARNESS_VALGRIND_LOG_KEY "rc-harness-valgrind-log"
+#define RC_HARNESS_VALGRIND_CHECKED_KEY "rc-harness-valgrind-checked"
 #define MM_TEST_PATH "/org/freedesktop/ModemManager1"
 #define MM_TEST_INTERFACE "org.freedesktop.ModemManager1.Test"
 
@@ -40,7 +48,11 @@ struct _RcHarness {
   MMManager *manager;
   GPtrArray *sims;  /* RcHarnessSim */
   GPtrArray *extra; /* GSubprocess started through rc_harness_spawn () */
+  guint daemon_runs;
 };
+
+/* Daemon instances whose valgrind log showed an error or a definite leak, in this process. */
+static guint valgrind_failures;
 
 static void
 rc_harness_sim_free (RcHarnessSim *sim)
@@ -59,6 +71,94 @@ child_setup (gpointer user_data)
 {
   /* The kernel stops our children when the test process dies, even on abort (). */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* RC_TEST_VALGRIND=1 (the `valgrind` test setup): rc_harness_start_daemon () runs reachcelld
+ * under valgrind memcheck, and a daemon instance that ends with a memory error or a definite
+ * leak fails the test. */
+static gboolean
+valgrind_enabled (void)
+{
+  return g_strcmp0 (g_getenv ("RC_TEST_VALGRIND"), "1") == 0;
+}
+
+static guint
+timeout_factor (void)
+{
+  const char *factor = g_getenv ("RC_TEST_TIMEOUT_FACTOR");
+  guint64 value;
+
+  if (factor != NULL && g_ascii_string_to_unsigned (factor, 10, 1, 1000, &value, NULL))
+    return (guint)value;
+  return valgrind_enabled () ? RC_HARNESS_VALGRIND_TIMEOUT_FACTOR : 1;
+}
+
+/* Lines of a memcheck log that report a memory error as it happens: an instance that was killed
+ * wrote no summary, but what it found before is there. */
+static gboolean
+is_valgrind_error_line (const char *line)
+{
+  const char *markers[] = { "Invalid read",      "Invalid write",
+                            "Invalid free",      "Mismatched free",
+                            "Conditional jump",  "Use of uninitialised",
+                            "Syscall param",     "Source and destination overlap",
+                            "Argument 'size' of" };
+  const char *text = strstr (line, "== ");
+
+  if (!g_str_has_prefix (line, "==") || text == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (markers); i++)
+    if (g_str_has_prefix (text + 3, markers[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* Judges a daemon instance that has exited by its valgrind log. An instance that ended by itself
+ * or on SIGTERM must end with "ERROR SUMMARY: 0 errors" (memory errors and definite leaks both
+ * count); one killed with SIGKILL wrote no summary and no leak report, and fails only on an
+ * error it logged before. Prints the log, marks the test failed and returns FALSE on failure. */
+static gboolean
+check_valgrind_log (GSubprocess *process)
+{
+  const char *path = g_object_get_data (G_OBJECT (process), RC_HARNESS_VALGRIND_LOG_KEY);
+  g_autofree char *log = NULL;
+  g_auto (GStrv) lines = NULL;
+  gboolean summary = FALSE;
+  gboolean clean = TRUE;
+  gboolean killed;
+
+  if (path == NULL || g_object_get_data (G_OBJECT (process), RC_HARNESS_VALGRIND_CHECKED_KEY))
+    return TRUE;
+  g_object_set_data (G_OBJECT (process), RC_HARNESS_VALGRIND_CHECKED_KEY, GINT_TO_POINTER (1));
+  killed = g_subprocess_get_if_signaled (process) && g_subprocess_get_term_sig (process) == SIGKILL;
+  if (g_file_get_contents (path, &log, NULL, NULL)) {
+    lines = g_strsplit (log, "\n", -1);
+    for (guint i = 0; lines[i] != NULL; i++) {
+      const char *summary_text = strstr (lines[i], "ERROR SUMMARY: ");
+
+      if (summary_text != NULL) {
+        summary = TRUE;
+        if (!g_str_has_prefix (summary_text, "ERROR SUMMARY: 0 errors"))
+          clean = FALSE;
+      } else if (is_valgrind_error_line (lines[i])) {
+        clean = FALSE;
+      }
+    }
+  }
+  if (!summary && !killed)
+    clean = FALSE;
+  if (g_subprocess_get_if_exited (process)
+      && g_subprocess_get_exit_status (process) == RC_HARNESS_VALGRIND_EXIT_CODE)
+    clean = FALSE;
+  if (!clean) {
+    valgrind_failures++;
+    g_printerr (
+        "%s\n# valgrind: reachcelld had a memory error or a definite leak (above; log kept: "
+        "%s)\n",
+        log != NULL ? log : "(no log)", path);
+    g_test_fail ();
+  }
+  return clean;
 }
 
 const char *
@@ -138,11 +238,13 @@ rc_harness_get_manager (RcHarness *self)
   return self->manager;
 }
 
-GSubprocess *
-rc_harness_spawn (RcHarness *self,
-                  const char *log_name,
-                  GSubprocessFlags flags,
-                  const char *const *argv)
+/* @environment: NULL or "NAME", "value" pairs, NULL-terminated, set in the child. */
+static GSubprocess *
+spawn_with_environment (RcHarness *self,
+                        const char *log_name,
+                        GSubprocessFlags flags,
+                        const char *const *argv,
+                        const char *const *environment)
 {
   g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
   g_autoptr (GError) error = NULL;
@@ -159,9 +261,20 @@ rc_harness_spawn (RcHarness *self,
     g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", self->bus_address, TRUE);
     g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", self->bus_address, TRUE);
   }
+  for (guint i = 0; environment != NULL && environment[i] != NULL; i += 2)
+    g_subprocess_launcher_setenv (launcher, environment[i], environment[i + 1], TRUE);
   process = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);
   return process;
+}
+
+GSubprocess *
+rc_harness_spawn (RcHarness *self,
+                  const char *log_name,
+                  GSubprocessFlags flags,
+                  const char *const *argv)
+{
+  return spawn_with_environment (self, log_name, flags, argv, NULL);
 }
 
 static void
@@ -193,6 +306,7 @@ rc_harness_wait_process (GSubprocess *process, guint timeout_seconds)
     while (!done)
       g_main_context_iteration (NULL, TRUE);
   }
+  check_valgrind_log (process);
   return exited;
 }
 
@@ -237,7 +351,7 @@ rc_harness_wait_for (RcHarnessCondition condition, gpointer user_data, guint tim
   guint tick_id;
   gboolean ok;
 
-  timeout_id = g_timeout_add_seconds (timeout_seconds, on_deadline, &data);
+  timeout_id = g_timeout_add_seconds (timeout_seconds * timeout_factor (), on_deadline, &data);
   /* Conditions may also be polled (a D-Bus property read, a file): wake up now and then even
    * when no event arrives. */
   tick_id = g_timeout_add (RC_HARNESS_POLL_MS, on_tick, NULL);
@@ -266,6 +380,37 @@ rc_harness_spin (guint milliseconds)
     g_main_context_iteration (NULL, TRUE);
 }
 
+/* The command line that runs reachcelld under valgrind memcheck, logging to @log_path: memory
+ * errors and definite leaks count as errors (exit status 99), GLib's own suppressions and ours
+ * (tests/valgrind.supp) apply. RC_TEST_VALGRIND_ARGS adds options (e.g. --gen-suppressions=all). */
+static GPtrArray *
+valgrind_argv (const char *log_path)
+{
+  GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
+  const char *srcdir = g_getenv ("G_TEST_SRCDIR");
+  const char *extra = g_getenv ("RC_TEST_VALGRIND_ARGS");
+
+  g_ptr_array_add (argv, g_strdup ("valgrind"));
+  g_ptr_array_add (argv, g_strdup ("--tool=memcheck"));
+  g_ptr_array_add (argv, g_strdup ("--leak-check=full"));
+  g_ptr_array_add (argv, g_strdup ("--show-leak-kinds=definite"));
+  g_ptr_array_add (argv, g_strdup ("--errors-for-leak-kinds=definite"));
+  g_ptr_array_add (argv, g_strdup_printf ("--error-exitcode=%d", RC_HARNESS_VALGRIND_EXIT_CODE));
+  g_ptr_array_add (argv, g_strdup ("--num-callers=40"));
+  g_ptr_array_add (argv, g_strdup ("--suppressions=/usr/share/glib-2.0/valgrind/glib.supp"));
+  g_ptr_array_add (argv,
+                   g_strdup_printf ("--suppressions=%s/valgrind.supp", srcdir ? srcdir : "."));
+  g_ptr_array_add (argv, g_strdup_printf ("--log-file=%s", log_path));
+  if (extra != NULL) {
+    g_auto (GStrv) words = NULL;
+
+    g_assert_true (g_shell_parse_argv (extra, NULL, &words, NULL));
+    for (guint i = 0; words[i] != NULL; i++)
+      g_ptr_array_add (argv, g_strdup (words[i]));
+  }
+  return argv;
+}
+
 GSubprocess *
 rc_harness_start_daemon (
     RcHarness *self, const char *config, const char *database, const char *log_name, char **out_url)
@@ -273,15 +418,43 @@ rc_harness_start_daemon (
   g_autofree char *database_arg = g_strdup_printf ("--database=%s", database);
   g_autofree char *config_arg = g_strdup_printf ("--config=%s", config);
   g_autofree char *ready = NULL;
-  const char *argv[] = { rc_harness_find_program ("reachcelld"),
-                         config_arg,
-                         database_arg,
-                         "--listen=127.0.0.1:0",
-                         "--print-ready",
-                         "--verbose",
-                         NULL };
-  GSubprocess *daemon = rc_harness_spawn (self, log_name, G_SUBPROCESS_FLAGS_STDOUT_PIPE, argv);
+  g_autofree char *valgrind_log = NULL;
+  g_autoptr (GPtrArray) argv = NULL;
+  const char *daemon_args[] = { rc_harness_find_program ("reachcelld"),
+                                config_arg,
+                                database_arg,
+                                "--listen=127.0.0.1:0",
+                                "--print-ready",
+                                "--verbose" };
+  const char *g_debug = g_getenv ("G_DEBUG");
+  g_autofree char *valgrind_g_debug = g_debug != NULL && *g_debug != '\0'
+                                          ? g_strconcat (g_debug, ",gc-friendly", NULL)
+                                          : g_strdup ("gc-friendly");
+  /* GLib's slice allocator would hide leaks from valgrind; gc-friendly clears freed pointers
+   * (so stale ones do not keep memory "reachable"). */
+  const char *valgrind_environment[]
+      = { "G_SLICE", "always-malloc", "G_DEBUG", valgrind_g_debug, NULL };
+  GSubprocess *daemon;
 
+  self->daemon_runs++;
+  if (valgrind_enabled ()) {
+    g_autofree char *leaf = g_strdup_printf ("valgrind-%u-%s", self->daemon_runs, log_name);
+
+    valgrind_log = g_build_filename (self->dir, leaf, NULL);
+    argv = valgrind_argv (valgrind_log);
+  } else {
+    argv = g_ptr_array_new_with_free_func (g_free);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (daemon_args); i++)
+    g_ptr_array_add (argv, g_strdup (daemon_args[i]));
+  g_ptr_array_add (argv, NULL);
+
+  daemon = spawn_with_environment (self, log_name, G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                                   (const char *const *)argv->pdata,
+                                   valgrind_log != NULL ? valgrind_environment : NULL);
+  if (valgrind_log != NULL)
+    g_object_set_data_full (G_OBJECT (daemon), RC_HARNESS_VALGRIND_LOG_KEY,
+                            g_steal_pointer (&valgrind_log), g_free);
   rc_harness_adopt (self, daemon);
   ready = rc_harness_read_line (daemon, RC_HARNESS_TIMEOUT);
   if (ready == NULL || !g_str_has_prefix (ready, "READY http://127.0.0.1:")) {
@@ -731,8 +904,15 @@ rc_harness_free (RcHarness *self)
     g_dbus_connection_close_sync (self->connection, NULL, NULL);
   g_clear_object (&self->connection);
   rc_harness_stop_process (self, &self->bus, SIGTERM);
+  /* Daemon instances that ended without anyone waiting for them through the harness. */
+  for (guint i = 0; i < self->extra->len; i++) {
+    GSubprocess *process = g_ptr_array_index (self->extra, i);
 
-  if (g_test_failed () || g_getenv ("RC_KEEP_LOGS") != NULL)
+    if (g_subprocess_get_identifier (process) == NULL)
+      check_valgrind_log (process);
+  }
+
+  if (g_test_failed () || valgrind_failures > 0 || g_getenv ("RC_KEEP_LOGS") != NULL)
     g_printerr ("# logs kept in %s\n", self->dir);
   else
     remove_tree (self->dir);
@@ -743,4 +923,10 @@ rc_harness_free (RcHarness *self)
   g_free (self->name);
   g_free (self->dir);
   g_free (self);
+  /* This runs after g_test_run () returned: only the exit status can still fail the test. */
+  if (valgrind_failures > 0) {
+    g_printerr ("# valgrind: %u reachcelld instance(s) with memory errors or definite leaks\n",
+                valgrind_failures);
+    exit (EXIT_FAILURE);
+  }
 }

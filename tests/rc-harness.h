@@ -32,7 +32,9 @@ typedef struct {
   const char *operator_code;
 } RcSimSpec;
 
-/* Seconds; generous so a loaded CI machine does not fail a correct program. */
+/* Seconds; generous so a loaded CI machine does not fail a correct program. Every deadline the
+ * harness waits for (rc_harness_wait_for () and what uses it) is 10 times longer under valgrind
+ * (RC_TEST_VALGRIND=1), or RC_TEST_TIMEOUT_FACTOR times. */
 #define RC_HARNESS_TIMEOUT 20
 
 RcHarness *rc_harness_new (const char *name);
@@ -72,7 +74,12 @@ GSubprocess *rc_harness_spawn (RcHarness *self,
 /* Starts the built reachcelld with @config and @database on 127.0.0.1 (a free port), its log in
  * the harness directory as @log_name, waits for "READY" and returns the process (adopted: it
  * is stopped by rc_harness_free ()) and the base URL ("http://127.0.0.1:PORT/"). A daemon that
- * does not get ready fails the test with its log. */
+ * does not get ready fails the test with its log.
+ *
+ * With RC_TEST_VALGRIND=1 (`meson test --setup valgrind`) the daemon runs under valgrind
+ * memcheck (log: valgrind-N-@log_name); when the instance exits and the harness sees it
+ * (rc_harness_wait_process (), rc_harness_stop_process (), rc_harness_free ()), a memory error
+ * or a definite leak fails the test (after g_test_run (): rc_harness_free () exits 1). */
 GSubprocess *rc_harness_start_daemon (RcHarness *self,
                                       const char *config,
                                       const char *database,
