@@ -12,6 +12,8 @@
 #include "rc-error.h"
 
 #include <gio/gunixsocketaddress.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -154,6 +156,13 @@ on_incoming (GSocketService *service,
                     self->config->max_connections);
     g_io_stream_close (G_IO_STREAM (socket_connection), NULL, NULL);
     return TRUE;
+  }
+  /* libsoup writes a response's headers and body separately: with Nagle's algorithm on, the
+   * second write of a kept-alive connection waits for the client's delayed ACK (40 ms). */
+  if (g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX
+      && !g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, &error)) {
+    g_debug ("TCP_NODELAY: %s", error->message);
+    g_clear_error (&error);
   }
   local = g_socket_connection_get_local_address (socket_connection, NULL);
   remote = g_socket_connection_get_remote_address (socket_connection, NULL);
