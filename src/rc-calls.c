@@ -528,8 +528,8 @@ on_call_deleted (RcMmWatch *watch,
 
     /* A finished call's object is gone (usually deleted by us): its record no longer needs
      * the path, which ModemManager will reuse after a restart. */
-    if (!rc_store_clear_mm_path (self->store, call_path,
-                                 g_get_real_time () - RC_CALLS_PATH_WINDOW, &error))
+    if (!rc_store_clear_mm_path (self->store, call_path, g_get_real_time () - RC_CALLS_PATH_WINDOW,
+                                 &error))
       g_message ("call %s: keeping its path: %s", call_path, error->message);
     return;
   }
@@ -1007,7 +1007,9 @@ rc_calls_line_state (RcCalls *self, const RcLine *line)
 {
   g_return_val_if_fail (RC_IS_CALLS (self), NULL);
 
-  if (!rc_line_is_usable (line))
+  /* Until ModemManager's calls are read, whether the line is busy is unknown, and a dial is
+   * refused: it is not available yet. */
+  if (!rc_line_is_usable (line) || !rc_mm_watch_is_synced (self->watch))
     return "offline";
   return line_has_other_call (self, line->number, NULL) ? "busy" : "available";
 }
