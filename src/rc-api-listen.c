@@ -28,19 +28,20 @@
  * Accepted connections are handed to soup_server_accept_iostream ().
  */
 
-#define RC_API_SWEEP_INTERVAL 5
+/* Deadlines are checked by one timer, once a second while there are connections, rather than
+ * by a timer per connection re-armed at every request. */
+#define RC_API_SWEEP_INTERVAL 1
 
 typedef struct {
   RcApi *self; /* unowned: connections are closed before the API goes */
   GSocketConnection *connection;
-  guint timer_id;
-  gboolean in_headers; /* the timer is the header deadline, not the idle one */
+  gint64 deadline;     /* monotonic µs; 0: none (a request is being read or handled) */
+  gboolean in_headers; /* the deadline is the header deadline, not the idle one */
 } Connection;
 
 static void
 connection_free (Connection *connection)
 {
-  g_clear_handle_id (&connection->timer_id, g_source_remove);
   if (!g_io_stream_is_closed (G_IO_STREAM (connection->connection)))
     g_io_stream_close (G_IO_STREAM (connection->connection), NULL, NULL);
   g_object_unref (connection->connection);
@@ -53,48 +54,49 @@ connection_socket (Connection *connection)
   return g_socket_connection_get_socket (connection->connection);
 }
 
-static gboolean
-on_connection_timeout (gpointer user_data)
-{
-  Connection *connection = user_data;
-
-  connection->timer_id = 0;
-  g_debug ("closing a connection: %s", connection->in_headers ? "headers too slow" : "idle");
-  /* Closing the socket makes the SoupServer drop the connection; the sweep forgets it. */
-  g_socket_close (connection_socket (connection), NULL);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 arm (Connection *connection, gboolean in_headers)
 {
   const RcConfig *config = connection->self->config;
 
-  g_clear_handle_id (&connection->timer_id, g_source_remove);
   connection->in_headers = in_headers;
-  connection->timer_id
-      = g_timeout_add_seconds (in_headers ? config->header_timeout : config->idle_timeout,
-                               on_connection_timeout, connection);
+  connection->deadline
+      = g_get_monotonic_time ()
+        + (gint64)(in_headers ? config->header_timeout : config->idle_timeout) * G_USEC_PER_SEC;
 }
 
+/* Forgets closed connections and closes those past their deadline. */
 static void
 sweep (RcApi *self)
 {
+  gint64 now = g_get_monotonic_time ();
   GHashTableIter iter;
   Connection *connection;
 
   g_hash_table_iter_init (&iter, self->connections);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&connection)) {
-    if (g_socket_is_closed (connection_socket (connection)))
+    if (g_socket_is_closed (connection_socket (connection))) {
       g_hash_table_iter_remove (&iter);
+    } else if (connection->deadline != 0 && now >= connection->deadline) {
+      g_debug ("closing a connection: %s", connection->in_headers ? "headers too slow" : "idle");
+      /* Closing the socket makes the SoupServer drop the connection; the next sweep forgets
+       * it. */
+      g_socket_close (connection_socket (connection), NULL);
+      connection->deadline = 0;
+    }
   }
 }
 
 static gboolean
 on_sweep (gpointer user_data)
 {
-  sweep (RC_API (user_data));
-  return G_SOURCE_CONTINUE;
+  RcApi *self = RC_API (user_data);
+
+  sweep (self);
+  if (g_hash_table_size (self->connections) > 0)
+    return G_SOURCE_CONTINUE;
+  self->sweep_id = 0;
+  return G_SOURCE_REMOVE;
 }
 
 static Connection *
@@ -123,7 +125,7 @@ rc_api_connection_got_headers (RcApi *self, SoupServerMessage *msg)
   Connection *connection = find_connection (self, msg);
 
   if (connection != NULL)
-    g_clear_handle_id (&connection->timer_id, g_source_remove);
+    connection->deadline = 0;
 }
 
 /* Answered: the connection may stay for the next request, for idle-timeout seconds. */
@@ -177,6 +179,8 @@ on_incoming (GSocketService *service,
   connection->connection = g_object_ref (socket_connection);
   g_hash_table_insert (self->connections, socket, connection);
   arm (connection, FALSE);
+  if (self->sweep_id == 0)
+    self->sweep_id = g_timeout_add_seconds (RC_API_SWEEP_INTERVAL, on_sweep, self);
   return TRUE;
 }
 
@@ -257,7 +261,6 @@ rc_api_listen (RcApi *self, GError **error)
   }
   g_signal_connect_object (self->service, "incoming", G_CALLBACK (on_incoming), self, 0);
   g_socket_service_start (self->service);
-  self->sweep_id = g_timeout_add_seconds (RC_API_SWEEP_INTERVAL, on_sweep, self);
   {
     GSList *uris = rc_api_get_uris (self);
 

@@ -11,6 +11,8 @@
 
 #include "rc-call.h"
 
+#include <string.h>
+
 /**
  * rc-api-metrics: GET /metrics in the Prometheus text format (version 0.0.4). Stored figures
  * (calls, events, deliveries) are read from the store at each scrape; counters of this run
@@ -26,13 +28,23 @@ family (GString *out, const char *name, const char *type, const char *help)
 void
 rc_api_count_request (RcApi *self, const char *route, guint status, double seconds)
 {
-  g_autofree char *key = g_strdup_printf ("%s\t%u", route, status);
-  guint64 *count = g_hash_table_lookup (self->requests, key);
+  /* "route\tstatus", without printf: this runs for every request. */
+  char key[128];
+  gsize length = MIN (strlen (route), sizeof key - 6);
+  guint64 *count;
   RcHistogram *histogram = g_hash_table_lookup (self->latency, route);
 
+  memcpy (key, route, length);
+  key[length++] = '\t';
+  status = MIN (status, 999u);
+  key[length++] = (char)('0' + status / 100);
+  key[length++] = (char)('0' + status / 10 % 10);
+  key[length++] = (char)('0' + status % 10);
+  key[length] = '\0';
+  count = g_hash_table_lookup (self->requests, key);
   if (count == NULL) {
     count = g_new0 (guint64, 1);
-    g_hash_table_insert (self->requests, g_steal_pointer (&key), count);
+    g_hash_table_insert (self->requests, g_strdup (key), count);
   }
   (*count)++;
   if (histogram == NULL) {

@@ -33,6 +33,7 @@ struct _RcApi {
   GList *listening;        /* GSocketAddress actually bound */
   GHashTable *connections; /* GSocket → Connection (rc-api-listen.c) */
   GHashTable *buckets;     /* API key id → rate-limit Bucket */
+  GHashTable *finished;    /* call_id → GBytes: the GET answer of a finished call (see below) */
   guint sweep_id;
 };
 

@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Finished calls whose GET answer is kept (about 500 bytes each). */
+#define RC_API_FINISHED_CACHED 512
+
 /**
  * RcApi: the REST surface (SPEC §3) on a SoupServer.
  *
@@ -510,6 +513,51 @@ rc_api_method_is (SoupServerMessage *msg, const char *allowed)
   return FALSE;
 }
 
+/*
+ * GET /v1/calls/{id}. Clients poll their calls, often long after they ended. A finished call's
+ * answer no longer changes, so it is kept (at most RC_API_FINISHED_CACHED of them; the store's
+ * "call-saved" drops one whose row is written again) and served without reading the database
+ * or building JSON.
+ */
+static void
+handle_get_call (RcApi *self, SoupServerMessage *msg, const char *call_id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcCall) call = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  GBytes *cached = g_hash_table_lookup (self->finished, call_id);
+  char *body;
+
+  if (cached != NULL) {
+    soup_server_message_set_status (msg, 200, NULL);
+    soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY,
+                                      g_bytes_get_data (cached, NULL), g_bytes_get_size (cached));
+    return;
+  }
+  call = rc_store_get_call (self->store, call_id, &error);
+  if (call == NULL) {
+    rc_api_respond_gerror (msg, error, NULL);
+    return;
+  }
+  node = call_node (call, NULL);
+  body = rc_api_envelope_data (node, NULL);
+  if (rc_call_is_terminal (call)) {
+    if (g_hash_table_size (self->finished) >= RC_API_FINISHED_CACHED)
+      g_hash_table_remove_all (self->finished);
+    g_hash_table_insert (self->finished, g_strdup (call->call_id),
+                         g_bytes_new (body, strlen (body)));
+  }
+  rc_api_set_json_body (msg, 200, body);
+}
+
+static void
+on_call_saved (RcStore *store, const char *call_id, gpointer user_data)
+{
+  RcApi *self = RC_API (user_data);
+
+  g_hash_table_remove (self->finished, call_id);
+}
+
 static void
 handle_calls (
     RcApi *self, SoupServerMessage *msg, char **segments, GHashTable *query, gint64 key_id)
@@ -523,18 +571,8 @@ handle_calls (
     if (rc_api_method_is (msg, "GET"))
       handle_list_calls (self, msg, query);
   } else if (n == 2) {
-    if (rc_api_method_is (msg, "GET")) {
-      g_autoptr (GError) error = NULL;
-      g_autoptr (RcCall) call = rc_store_get_call (self->store, segments[1], &error);
-
-      if (call == NULL) {
-        rc_api_respond_gerror (msg, error, NULL);
-      } else {
-        g_autoptr (JsonNode) node = call_node (call, NULL);
-
-        rc_api_respond_data (msg, 200, node, NULL);
-      }
-    }
+    if (rc_api_method_is (msg, "GET"))
+      handle_get_call (self, msg, segments[1]);
   } else if (n == 3
              && (g_str_equal (segments[2], "hangup") || g_str_equal (segments[2], "answer"))) {
     if (rc_api_method_is (msg, "POST")) {
@@ -797,6 +835,29 @@ route_label (char **segments)
   return "other";
 }
 
+/* A random (version 4) UUID for X-Request-Id, formatted without printf: this runs for every
+ * request. */
+static void
+new_request_id (char out[37])
+{
+  static const char hex[] = "0123456789abcdef";
+  guint32 words[4];
+  guint8 *bytes = (guint8 *)words;
+  guint o = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (words); i++)
+    words[i] = g_random_int ();
+  bytes[6] = (guint8)((bytes[6] & 0x0f) | 0x40); /* version 4 */
+  bytes[8] = (guint8)((bytes[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+  for (guint i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      out[o++] = '-';
+    out[o++] = hex[bytes[i] >> 4];
+    out[o++] = hex[bytes[i] & 0x0f];
+  }
+  out[o] = '\0';
+}
+
 static void
 on_request (SoupServer *server,
             SoupServerMessage *msg,
@@ -806,10 +867,11 @@ on_request (SoupServer *server,
 {
   RcApi *self = RC_API (user_data);
   g_auto (GStrv) segments = path_segments (path);
-  g_autofree char *request_id = g_uuid_string_random ();
   guint n = g_strv_length (segments);
   gint64 key_id = 0;
+  char request_id[37];
 
+  new_request_id (request_id);
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "X-Request-Id",
                                 request_id);
   g_object_set_data (G_OBJECT (msg), "rc-route", (gpointer)route_label (segments));
@@ -881,14 +943,22 @@ on_got_headers (SoupServerMessage *msg, gpointer user_data)
   RcApi *self = RC_API (user_data);
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
 
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+
   rc_api_connection_got_headers (self, msg);
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+  if (encoding == SOUP_ENCODING_CONTENT_LENGTH
       && soup_message_headers_get_content_length (headers) > (goffset)self->config->max_body_bytes)
     refuse_body (msg);
+  /* Only a request with a body needs its chunks counted (most are GETs without). */
+  if (encoding != SOUP_ENCODING_NONE
+      && (encoding != SOUP_ENCODING_CONTENT_LENGTH
+          || soup_message_headers_get_content_length (headers) > 0))
+    g_signal_connect_object (msg, "got-chunk", G_CALLBACK (on_got_chunk), self, 0);
 }
 
+/* "request-finished" and "request-aborted" of the server (one handler for all messages). */
 static void
-on_finished (SoupServerMessage *msg, gpointer user_data)
+on_finished (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
   RcApi *self = RC_API (user_data);
   gint64 *started = g_object_get_data (G_OBJECT (msg), "rc-started");
@@ -897,6 +967,7 @@ on_finished (SoupServerMessage *msg, gpointer user_data)
   if (started != NULL)
     rc_api_count_request (self, route ? route : "other", soup_server_message_get_status (msg),
                           (g_get_monotonic_time () - *started) / (double)G_USEC_PER_SEC);
+  rc_api_connection_finished (self, msg);
 }
 
 static void
@@ -907,9 +978,7 @@ on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_da
   *started = g_get_monotonic_time ();
   g_object_set_data_full (G_OBJECT (msg), "rc-started", started, g_free);
   rc_api_connection_request_started (RC_API (user_data), msg);
-  g_signal_connect_object (msg, "finished", G_CALLBACK (on_finished), user_data, 0);
   g_signal_connect_object (msg, "got-headers", G_CALLBACK (on_got_headers), user_data, 0);
-  g_signal_connect_object (msg, "got-chunk", G_CALLBACK (on_got_chunk), user_data, 0);
 }
 
 static void
@@ -922,10 +991,11 @@ on_request_checked (SoupServer *server,
   RcApi *self = RC_API (user_data);
 
   if (g_object_get_data (G_OBJECT (msg), "rc-too-large") != NULL) {
-    g_autofree char *request_id = g_uuid_string_random ();
+    char request_id[37];
     g_autofree char *message = g_strdup_printf ("the body is larger than %" G_GSIZE_FORMAT " bytes",
                                                 self->config->max_body_bytes);
 
+    new_request_id (request_id);
     soup_message_headers_replace (soup_server_message_get_response_headers (msg), "X-Request-Id",
                                   request_id);
     rc_api_respond_error_full (msg, 413, "payload_too_large", message, NULL);
@@ -969,6 +1039,7 @@ rc_api_dispose (GObject *object)
   g_clear_pointer (&self->requests, g_hash_table_unref);
   g_clear_pointer (&self->latency, g_hash_table_unref);
   g_clear_pointer (&self->buckets, g_hash_table_unref);
+  g_clear_pointer (&self->finished, g_hash_table_unref);
   g_clear_object (&self->store);
   g_clear_pointer (&self->openapi, g_bytes_unref);
 
@@ -989,6 +1060,8 @@ rc_api_init (RcApi *self)
   self->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->latency = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->buckets = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  self->finished
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
   rc_api_connections_init (self);
 }
 
@@ -999,6 +1072,7 @@ rc_api_new (
   RcApi *self = g_object_new (RC_TYPE_API, NULL);
 
   self->store = g_object_ref (store);
+  g_signal_connect_object (store, "call-saved", G_CALLBACK (on_call_saved), self, 0);
   self->watch = g_object_ref (watch);
   self->calls = g_object_ref (calls);
   self->relay = g_object_ref (relay);
@@ -1006,6 +1080,8 @@ rc_api_new (
   self->server = soup_server_new ("server-header", "reachcelld/" PACKAGE_VERSION " ", NULL);
   g_signal_connect_object (self->server, "request-started", G_CALLBACK (on_request_started), self,
                            0);
+  g_signal_connect_object (self->server, "request-finished", G_CALLBACK (on_finished), self, 0);
+  g_signal_connect_object (self->server, "request-aborted", G_CALLBACK (on_finished), self, 0);
   soup_server_add_handler (self->server, NULL, on_request_checked, self, NULL);
   load_openapi (self);
   return self;

@@ -36,6 +36,10 @@
 #define RC_STORE_KEY_TOUCH_INTERVAL                                                                \
   (60 * G_USEC_PER_SEC) /* last_used_at written at most this often */
 #define RC_STORE_EVENT_ID_CHARS 26
+/* A valid key's row is reused for this long before it is read again: a key revoked by another
+ * process (reachcellctl) stops working within this time; revoked here, at once. */
+#define RC_STORE_KEY_CACHE_USEC G_USEC_PER_SEC
+#define RC_STORE_KEY_CACHE_MAX 64
 /* µs in a UTC day: call_days buckets calls by created_at / RC_STORE_DAY_US. A literal (not an
  * expression) because the migration SQL spells it with G_STRINGIFY. */
 #define RC_STORE_DAY_US 86400000000
@@ -370,9 +374,10 @@ struct _RcStore {
   gint64 last_created_at;      /* the largest calls.created_at stored or claimed */
   gboolean checkpointing;      /* a checkpoint runs in a worker thread */
   gboolean checkpoint_failing; /* the last one failed (and was logged) */
+  GHashTable *keys;            /* digest → CachedKey: valid keys, read again after a second */
 };
 
-enum { SIGNAL_EVENTS_COMMITTED, N_SIGNALS };
+enum { SIGNAL_EVENTS_COMMITTED, SIGNAL_CALL_SAVED, N_SIGNALS };
 
 static guint signals[N_SIGNALS];
 
@@ -602,6 +607,22 @@ digest_equal (const guint8 *a, const guint8 *b, gsize length)
   for (gsize i = 0; i < length; i++)
     difference |= a[i] ^ b[i];
   return difference == 0;
+}
+
+/* Digests are uniformly random: their first bytes are a good hash. */
+static guint
+digest_hash (gconstpointer digest)
+{
+  guint hash;
+
+  memcpy (&hash, digest, sizeof hash);
+  return hash;
+}
+
+static gboolean
+digest_key_equal (gconstpointer a, gconstpointer b)
+{
+  return digest_equal (a, b, RC_STORE_KEY_DIGEST_LENGTH);
 }
 
 /* Reads a row of CALL_COLUMNS. */
@@ -926,6 +947,7 @@ rc_store_finalize (GObject *object)
   for (guint i = 0; i < N_STATEMENTS; i++)
     sqlite3_finalize (self->statements[i]);
   g_clear_pointer (&self->cached, g_hash_table_unref);
+  g_clear_pointer (&self->keys, g_hash_table_unref);
   if (self->db != NULL && sqlite3_close (self->db) != SQLITE_OK)
     g_warning ("%s: closing the database: %s", self->path, sqlite3_errmsg (self->db));
   g_free (self->path);
@@ -950,6 +972,9 @@ rc_store_class_init (RcStoreClass *klass)
   signals[SIGNAL_EVENTS_COMMITTED]
       = g_signal_new ("events-committed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                       NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_CALL_SAVED]
+      = g_signal_new ("call-saved", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -962,6 +987,7 @@ static void
 rc_store_init (RcStore *self)
 {
   self->cached = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, finalize_statement);
+  self->keys = g_hash_table_new_full (digest_hash, digest_key_equal, NULL, g_free);
 }
 
 RcStore *
@@ -1078,6 +1104,7 @@ rc_store_save_call (RcStore *self, const RcCall *call, GError **error)
     return FALSE;
   }
   self->last_created_at = MAX (self->last_created_at, call->created_at);
+  g_signal_emit (self, signals[SIGNAL_CALL_SAVED], 0, call->call_id);
   return TRUE;
 }
 
@@ -1872,6 +1899,12 @@ typedef struct {
   gint64 last_used_at;
 } KeyRow;
 
+typedef struct {
+  guint8 digest[RC_STORE_KEY_DIGEST_LENGTH];
+  KeyRow row;
+  gint64 read_at; /* monotonic */
+} CachedKey;
+
 /* Finds the key row whose digest equals @digest. Returns FALSE with @error on store failure;
  * *out_found tells whether a row matched. */
 static gboolean
@@ -1904,7 +1937,7 @@ find_key (RcStore *self, const guint8 *digest, gboolean *out_found, KeyRow *out_
 
 /* Records use at most once per RC_STORE_KEY_TOUCH_INTERVAL per key; a failure only warns. */
 static void
-touch_key (RcStore *self, const KeyRow *row)
+touch_key (RcStore *self, KeyRow *row)
 {
   g_autoptr (RcStatementLease) statement = self->statements[STATEMENT_TOUCH_KEY];
   gint64 now = g_get_real_time ();
@@ -1917,12 +1950,16 @@ touch_key (RcStore *self, const KeyRow *row)
   if (sqlite3_step (statement) != SQLITE_DONE)
     g_warning ("%s: recording use of key %" G_GINT64_FORMAT ": %s", self->path, row->id,
                sqlite3_errmsg (self->db));
+  else
+    row->last_used_at = now;
 }
 
 gboolean
 rc_store_check_key (RcStore *self, const char *presented, gint64 *out_id, GError **error)
 {
   guint8 digest[RC_STORE_KEY_DIGEST_LENGTH];
+  gint64 now = g_get_monotonic_time ();
+  CachedKey *cached;
   KeyRow row = { 0 };
   gboolean found = FALSE;
 
@@ -1931,13 +1968,26 @@ rc_store_check_key (RcStore *self, const char *presented, gint64 *out_id, GError
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   key_digest (presented, digest);
-  if (!find_key (self, digest, &found, &row, error))
-    return FALSE;
-  if (!found || row.revoked_at != 0)
-    return FALSE;
-  touch_key (self, &row);
+  /* Every request checks its key: a valid one is read from the database once a second. */
+  cached = g_hash_table_lookup (self->keys, digest);
+  if (cached == NULL || now - cached->read_at >= RC_STORE_KEY_CACHE_USEC) {
+    g_hash_table_remove (self->keys, digest);
+    cached = NULL;
+    if (!find_key (self, digest, &found, &row, error))
+      return FALSE;
+    if (!found || row.revoked_at != 0)
+      return FALSE;
+    if (g_hash_table_size (self->keys) >= RC_STORE_KEY_CACHE_MAX)
+      g_hash_table_remove_all (self->keys);
+    cached = g_new0 (CachedKey, 1);
+    memcpy (cached->digest, digest, sizeof digest);
+    cached->row = row;
+    cached->read_at = now;
+    g_hash_table_insert (self->keys, cached->digest, cached);
+  }
+  touch_key (self, &cached->row);
   if (out_id != NULL)
-    *out_id = row.id;
+    *out_id = cached->row.id;
   return TRUE;
 }
 
@@ -1960,6 +2010,7 @@ rc_store_revoke_key (RcStore *self, gint64 id, GError **error)
   sqlite3_bind_int64 (statement, 2, g_get_real_time ());
   if (!rc_store_step_done (self, statement, "revoking a key", error))
     return FALSE;
+  g_hash_table_remove_all (self->keys); /* effective at once in this process */
   if (sqlite3_changes (self->db) > 0)
     return TRUE;
 

@@ -21,6 +21,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (RcStore, rc_store, RC, STORE, GObject)
 
 /* Signal "events-committed" (): a commit made appended events and their outbox rows durable. */
+/* Signal "call-saved" (const char *call_id): the call's row was written (perhaps in a
+ * transaction still open): what was read of it before may be stale. */
 
 /* The schema version this build migrates to. */
 #define RC_STORE_SCHEMA_VERSION 3

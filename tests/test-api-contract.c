@@ -1267,6 +1267,17 @@ assert_all_authorized (GPtrArray *routes, const char *authorization)
   }
 }
 
+/* Whether GET /v1/calls with the Authorization header @user_data is answered 401. */
+static gboolean
+key_refused (gpointer user_data)
+{
+  const char *const headers[] = { "Authorization", user_data, NULL };
+  g_autoptr (RcReply) reply
+      = rc_api_client_request (fx.client, "GET", "/v1/calls", NULL, NULL, NULL, 0, headers);
+
+  return reply->status == 401;
+}
+
 static void
 test_auth (void)
 {
@@ -1303,7 +1314,8 @@ test_auth (void)
   assert_all_authorized (routes, good);
   assert_all_authorized (routes, lower);
 
-  /* Revocation takes effect on the next request, while the daemon runs. */
+  /* Revocation by another process (reachcellctl) takes effect while the daemon runs, within
+   * the second for which it keeps a valid key. */
   assert_all_authorized (routes, revocable);
   {
     g_autoptr (GError) error = NULL;
@@ -1313,6 +1325,7 @@ test_auth (void)
     g_assert_true (rc_store_revoke_key (store, fx.key_revoke_id, &error));
     g_assert_no_error (error);
   }
+  g_assert_true (rc_harness_wait_for (key_refused, revocable, RC_HARNESS_TIMEOUT));
   assert_all_unauthorized (routes, revocable);
   assert_all_authorized (routes, good);
 
@@ -2506,8 +2519,8 @@ test_slow_clients (void)
   }
 }
 
-/* The server closes a connection whose headers do not complete within [api] header-timeout, and
- * one that sends nothing within [api] idle-timeout. */
+/* The server closes a connection whose headers do not complete within [api] header-timeout, one
+ * that sends nothing within [api] idle-timeout, and one idle that long after an answer. */
 static void
 test_slow_clients_closed (void)
 {
@@ -2527,6 +2540,27 @@ test_slow_clients_closed (void)
   }
   g_assert_true (rc_harness_wait_for (slow_connections_closed, &wait, RC_HARNESS_TIMEOUT));
   g_assert_cmpuint (raw_request_status (daemon->url, key), ==, 200);
+
+  /* A kept-alive connection is closed idle-timeout seconds after its last answer, too: the
+   * answer arrives, then end of file (not the client's read timeout). */
+  {
+    g_autoptr (GSocketConnection) used = raw_connect_url (daemon->url);
+    GInputStream *input = g_io_stream_get_input_stream (G_IO_STREAM (used));
+    g_autofree char *request = g_strdup_printf ("GET /v1/calls HTTP/1.1\r\nHost: x\r\n"
+                                                "Authorization: Bearer %s\r\n\r\n",
+                                                key);
+    g_autoptr (GString) answer = g_string_new (NULL);
+    g_autoptr (GError) error = NULL;
+    char buffer[4096];
+    gssize n;
+
+    g_assert_true (raw_write (used, request, strlen (request)));
+    while ((n = g_input_stream_read (input, buffer, sizeof buffer, NULL, &error)) > 0)
+      g_string_append_len (answer, buffer, n);
+    g_assert_no_error (error);
+    g_assert_cmpint (n, ==, 0);
+    g_assert_true (g_str_has_prefix (answer->str, "HTTP/1.1 200"));
+  }
   g_assert_nonnull (g_subprocess_get_identifier (daemon->process));
 }
 
