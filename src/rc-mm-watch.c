@@ -383,6 +383,16 @@ modem_free (Modem *modem)
   g_free (modem);
 }
 
+/* Whether @object has both the Modem and the Voice interface. The generated accessors are used
+ * because mm_object_peek_modem () warns ("runtime check failed") when an interface is absent,
+ * which is normal while ModemManager builds or tears down a modem. */
+static gboolean
+is_voice_modem (MMObject *object)
+{
+  return mm_gdbus_object_peek_modem (MM_GDBUS_OBJECT (object)) != NULL
+         && mm_gdbus_object_peek_modem_voice (MM_GDBUS_OBJECT (object)) != NULL;
+}
+
 static void
 add_modem (RcMmWatch *self, MMObject *object)
 {
@@ -391,7 +401,7 @@ add_modem (RcMmWatch *self, MMObject *object)
 
   if (g_hash_table_contains (self->modems, path))
     return;
-  if (mm_object_peek_modem (object) == NULL || mm_object_peek_modem_voice (object) == NULL)
+  if (!is_voice_modem (object))
     return;
 
   modem = g_new0 (Modem, 1);
@@ -466,7 +476,7 @@ on_interface_removed (GDBusObjectManager *manager,
 {
   MMObject *mm_object = MM_OBJECT (object);
 
-  if (mm_object_peek_modem (mm_object) == NULL || mm_object_peek_modem_voice (mm_object) == NULL)
+  if (!is_voice_modem (mm_object))
     remove_modem (RC_MM_WATCH (user_data), g_dbus_object_get_object_path (object));
 }
 

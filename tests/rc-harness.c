@@ -24,6 +24,8 @@
 /* valgrind's exit status when it found an error (--error-exitcode). */
 #define RC_HARNESS_VALGRIND_EXIT_CODE 99
 #define RC_HARNESS_VALGRIND_LOG_KEY "rc-harness-valgrind-log"
+#define RC_HARNESS_DAEMON_LOG_KEY "rc-harness-daemon-log"
+#define RC_HARNESS_DAEMON_LOG_CHECKED_KEY "rc-harness-daemon-log-checked"
 #define RC_HARNESS_VALGRIND_CHECKED_KEY "rc-harness-valgrind-checked"
 #define MM_TEST_PATH "/org/freedesktop/ModemManager1"
 #define MM_TEST_INTERFACE "org.freedesktop.ModemManager1.Test"
@@ -53,6 +55,8 @@ struct _RcHarness {
 
 /* Daemon instances whose valgrind log showed an error or a definite leak, in this process. */
 static guint valgrind_failures;
+/* Daemon instances whose log showed a GLib critical or a library's failed runtime check. */
+static guint log_failures;
 
 static void
 rc_harness_sim_free (RcHarnessSim *sim)
@@ -156,6 +160,39 @@ check_valgrind_log (GSubprocess *process)
         "%s\n# valgrind: reachcelld had a memory error or a definite leak (above; log kept: "
         "%s)\n",
         log != NULL ? log : "(no log)", path);
+    g_test_fail ();
+  }
+  return clean;
+}
+
+/* Judges a daemon instance that has exited by its own log: a GLib critical, or a library's
+ * "runtime check failed" warning (g_warn_if_fail), is a bug in how the daemon uses it, whatever
+ * the test was about. Prints the lines, marks the test failed and returns FALSE on failure. */
+static gboolean
+check_daemon_log (GSubprocess *process)
+{
+  static const char *const markers[] = { "-CRITICAL **", "runtime check failed" };
+  const char *path = g_object_get_data (G_OBJECT (process), RC_HARNESS_DAEMON_LOG_KEY);
+  g_autofree char *log = NULL;
+  g_auto (GStrv) lines = NULL;
+  gboolean clean = TRUE;
+
+  if (path == NULL || g_object_get_data (G_OBJECT (process), RC_HARNESS_DAEMON_LOG_CHECKED_KEY))
+    return TRUE;
+  g_object_set_data (G_OBJECT (process), RC_HARNESS_DAEMON_LOG_CHECKED_KEY, GINT_TO_POINTER (1));
+  if (!g_file_get_contents (path, &log, NULL, NULL))
+    return TRUE;
+  lines = g_strsplit (log, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    for (guint m = 0; m < G_N_ELEMENTS (markers); m++) {
+      if (strstr (lines[i], markers[m]) != NULL) {
+        g_printerr ("# %s: %s\n", path, lines[i]);
+        clean = FALSE;
+      }
+    }
+  }
+  if (!clean) {
+    log_failures++;
     g_test_fail ();
   }
   return clean;
@@ -307,6 +344,7 @@ rc_harness_wait_process (GSubprocess *process, guint timeout_seconds)
       g_main_context_iteration (NULL, TRUE);
   }
   check_valgrind_log (process);
+  check_daemon_log (process);
   return exited;
 }
 
@@ -455,6 +493,8 @@ rc_harness_start_daemon (
   if (valgrind_log != NULL)
     g_object_set_data_full (G_OBJECT (daemon), RC_HARNESS_VALGRIND_LOG_KEY,
                             g_steal_pointer (&valgrind_log), g_free);
+  g_object_set_data_full (G_OBJECT (daemon), RC_HARNESS_DAEMON_LOG_KEY,
+                          g_build_filename (self->dir, log_name, NULL), g_free);
   rc_harness_adopt (self, daemon);
   ready = rc_harness_read_line (daemon, RC_HARNESS_TIMEOUT);
   if (ready == NULL || !g_str_has_prefix (ready, "READY http://127.0.0.1:")) {
@@ -908,11 +948,14 @@ rc_harness_free (RcHarness *self)
   for (guint i = 0; i < self->extra->len; i++) {
     GSubprocess *process = g_ptr_array_index (self->extra, i);
 
-    if (g_subprocess_get_identifier (process) == NULL)
+    if (g_subprocess_get_identifier (process) == NULL) {
       check_valgrind_log (process);
+      check_daemon_log (process);
+    }
   }
 
-  if (g_test_failed () || valgrind_failures > 0 || g_getenv ("RC_KEEP_LOGS") != NULL)
+  if (g_test_failed () || valgrind_failures > 0 || log_failures > 0
+      || g_getenv ("RC_KEEP_LOGS") != NULL)
     g_printerr ("# logs kept in %s\n", self->dir);
   else
     remove_tree (self->dir);
@@ -927,6 +970,11 @@ rc_harness_free (RcHarness *self)
   if (valgrind_failures > 0) {
     g_printerr ("# valgrind: %u reachcelld instance(s) with memory errors or definite leaks\n",
                 valgrind_failures);
+    exit (EXIT_FAILURE);
+  }
+  if (log_failures > 0) {
+    g_printerr ("# %u reachcelld instance(s) logged GLib criticals or failed runtime checks\n",
+                log_failures);
     exit (EXIT_FAILURE);
   }
 }
