@@ -198,6 +198,24 @@ check_daemon_log (GSubprocess *process)
   return clean;
 }
 
+const RcSimSpec rc_harness_sim0 = {
+  .id = "sim0",
+  .imei = "356938035643809",
+  .imsi = "262011234567890",
+  .iccid = "89490200001234567894",
+  .own_number = "+4915100000001",
+  .operator_code = "26201",
+};
+
+const RcSimSpec rc_harness_sim1 = {
+  .id = "sim1",
+  .imei = "356938035643817",
+  .imsi = "262029876543210",
+  .iccid = "89490200009876543215",
+  .own_number = "+4915100000002",
+  .operator_code = "26202",
+};
+
 const char *
 rc_harness_find_program (const char *name)
 {

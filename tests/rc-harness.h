@@ -51,6 +51,11 @@ void rc_harness_start_modemmanager (RcHarness *self);
 void rc_harness_stop_modemmanager (RcHarness *self, int signal_number);
 
 RcHarnessSim *rc_harness_add_sim (RcHarness *self, const RcSimSpec *spec);
+
+/* The two simulated modems most tests use: +4915100000001 on a German SIM of operator 26201,
+ * and +4915100000002 on one of 26202, each reporting its own number. */
+extern const RcSimSpec rc_harness_sim0;
+extern const RcSimSpec rc_harness_sim1;
 void rc_harness_plug_sim (RcHarness *self, RcHarnessSim *sim);
 void rc_harness_replug_all (RcHarness *self);
 void rc_harness_unplug_by_profile (RcHarness *self, RcHarnessSim *sim);

@@ -31,15 +31,6 @@
 #define LINE0_Q "%2B4915100000001"
 #define LINE1_Q "%2B4915100000002"
 
-static const RcSimSpec sim0_spec = {
-  .id = "sim0",
-  .imei = "356938035643809",
-  .imsi = "262011234567890",
-  .iccid = "89490200001234567894",
-  .own_number = LINE0,
-  .operator_code = "26201",
-};
-
 /* sim1 reports no own number: its number comes from the configuration, by ICCID. */
 static const RcSimSpec sim1_spec = {
   .id = "sim1",
@@ -381,7 +372,7 @@ test_outbound_answered_local_hangup (void)
   g_assert_cmpstr (json_object_get_string_member (call, "client_reference"), ==, "order-17");
   g_assert_cmpstr (
       json_object_get_string_member (json_object_get_object_member (call, "sim"), "modem"), ==,
-      sim0_spec.imei);
+      rc_harness_sim0.imei);
 
   assert_documented ("GET", "/v1/calls/{call_id}", connected);
   hangup = api ("POST", path, NULL);
@@ -1007,7 +998,7 @@ fixture_setup (void)
   fx.harness = rc_harness_new ("calls-e2e");
   rc_harness_start_bus (fx.harness);
   rc_harness_start_modemmanager (fx.harness);
-  fx.sim0 = rc_harness_add_sim (fx.harness, &sim0_spec);
+  fx.sim0 = rc_harness_add_sim (fx.harness, &rc_harness_sim0);
   fx.sim1 = rc_harness_add_sim (fx.harness, &sim1_spec);
   fx.sim2 = rc_harness_add_sim (fx.harness, &sim2_spec);
   fx.sim3 = rc_harness_add_sim (fx.harness, &sim3_spec);

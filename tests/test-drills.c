@@ -60,24 +60,6 @@
 #define MM_TEST_PATH "/org/freedesktop/ModemManager1"
 #define MM_TEST_INTERFACE "org.freedesktop.ModemManager1.Test"
 
-static const RcSimSpec sim0_spec = {
-  .id = "sim0",
-  .imei = "356938035643809",
-  .imsi = "262011234567890",
-  .iccid = "89490200001234567894",
-  .own_number = LINE0,
-  .operator_code = "26201",
-};
-
-static const RcSimSpec sim1_spec = {
-  .id = "sim1",
-  .imei = "356938035643817",
-  .imsi = "262029876543210",
-  .iccid = "89490200009876543215",
-  .own_number = LINE1,
-  .operator_code = "26202",
-};
-
 static struct {
   RcHarness *harness;
   RcHarnessSim *sim0;
@@ -2166,8 +2148,8 @@ fixture_setup (void)
   fx.harness = rc_harness_new ("drills");
   rc_harness_start_bus (fx.harness);
   start_modemmanager ();
-  fx.sim0 = rc_harness_add_sim (fx.harness, &sim0_spec);
-  fx.sim1 = rc_harness_add_sim (fx.harness, &sim1_spec);
+  fx.sim0 = rc_harness_add_sim (fx.harness, &rc_harness_sim0);
+  fx.sim1 = rc_harness_add_sim (fx.harness, &rc_harness_sim1);
 
   fx.main_database = g_build_filename (rc_harness_get_dir (fx.harness), "reachcelld.db", NULL);
   fx.config = g_build_filename (rc_harness_get_dir (fx.harness), "reachcelld.conf", NULL);

@@ -19,24 +19,6 @@
  * /usr/sbin/ModemManager over a private bus, through libmm-glib.
  */
 
-static const RcSimSpec sim0_spec = {
-  .id = "sim0",
-  .imei = "356938035643809",
-  .imsi = "262011234567890",
-  .iccid = "89490200001234567894",
-  .own_number = "+4915100000001",
-  .operator_code = "26201",
-};
-
-static const RcSimSpec sim1_spec = {
-  .id = "sim1",
-  .imei = "356938035643817",
-  .imsi = "262029876543210",
-  .iccid = "89490200009876543215",
-  .own_number = "+4915100000002",
-  .operator_code = "26202",
-};
-
 static RcHarness *
 harness_with_modemmanager (void)
 {
@@ -114,7 +96,7 @@ static void
 test_two_modems (void)
 {
   g_autoptr (RcHarness) harness = harness_with_modemmanager ();
-  const RcSimSpec *specs[] = { &sim0_spec, &sim1_spec };
+  const RcSimSpec *specs[] = { &rc_harness_sim0, &rc_harness_sim1 };
   RcHarnessSim *sims[2];
 
   for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
@@ -164,7 +146,7 @@ static void
 test_outbound_flow (void)
 {
   g_autoptr (RcHarness) harness = harness_with_modemmanager ();
-  RcHarnessSim *sim = rc_harness_add_sim (harness, &sim0_spec);
+  RcHarnessSim *sim = rc_harness_add_sim (harness, &rc_harness_sim0);
   g_autoptr (MMModemVoice) voice = sim_voice (harness, sim);
   g_autoptr (MMCall) call = NULL;
   g_autoptr (MMCall) seen = NULL;
@@ -206,7 +188,7 @@ static void
 test_incoming_flows (void)
 {
   g_autoptr (RcHarness) harness = harness_with_modemmanager ();
-  RcHarnessSim *sim = rc_harness_add_sim (harness, &sim0_spec);
+  RcHarnessSim *sim = rc_harness_add_sim (harness, &rc_harness_sim0);
   g_autoptr (MMModemVoice) voice = sim_voice (harness, sim);
   g_autoptr (MMCall) ringing = NULL;
   g_autoptr (MMCall) withheld = NULL;
@@ -249,7 +231,7 @@ static void
 test_incoming_national (void)
 {
   g_autoptr (RcHarness) harness = harness_with_modemmanager ();
-  RcHarnessSim *sim = rc_harness_add_sim (harness, &sim0_spec);
+  RcHarnessSim *sim = rc_harness_add_sim (harness, &rc_harness_sim0);
   g_autoptr (MMModemVoice) voice = sim_voice (harness, sim);
   g_autoptr (MMCall) ringing = NULL;
 
@@ -264,7 +246,7 @@ static void
 test_dial_refused (void)
 {
   g_autoptr (RcHarness) harness = harness_with_modemmanager ();
-  RcHarnessSim *sim = rc_harness_add_sim (harness, &sim0_spec);
+  RcHarnessSim *sim = rc_harness_add_sim (harness, &rc_harness_sim0);
   g_autoptr (MMModemVoice) voice = sim_voice (harness, sim);
   g_autoptr (MMCallProperties) properties = mm_call_properties_new ();
   g_autoptr (GError) error = NULL;
@@ -284,8 +266,8 @@ static void
 test_unplug (void)
 {
   g_autoptr (RcHarness) harness = harness_with_modemmanager ();
-  RcHarnessSim *sim0 = rc_harness_add_sim (harness, &sim0_spec);
-  RcHarnessSim *sim1 = rc_harness_add_sim (harness, &sim1_spec);
+  RcHarnessSim *sim0 = rc_harness_add_sim (harness, &rc_harness_sim0);
+  RcHarnessSim *sim1 = rc_harness_add_sim (harness, &rc_harness_sim1);
   g_autoptr (MMObject) other = NULL;
   g_autoptr (MMObject) zombie = NULL;
   g_autoptr (MMObject) back = NULL;
@@ -411,7 +393,7 @@ static void
 test_control_errors (void)
 {
   g_autoptr (RcHarness) harness = harness_with_modemmanager ();
-  RcHarnessSim *sim = rc_harness_add_sim (harness, &sim0_spec);
+  RcHarnessSim *sim = rc_harness_add_sim (harness, &rc_harness_sim0);
   const char *const bad[][3] = {
     { "frobnicate", NULL, NULL },   { "signal", "250", NULL },
     { "answer", "7", NULL },        { "registration", "sideways", NULL },

@@ -2301,15 +2301,6 @@ test_crash_mid_drain (void)
   delete_hook (hook);
 }
 
-static const RcSimSpec sim0_spec = {
-  .id = "sim0",
-  .imei = "356938035643809",
-  .imsi = "262011234567890",
-  .iccid = "89490200001234567894",
-  .own_number = LINE0,
-  .operator_code = "26201",
-};
-
 typedef struct {
   const char *number;
 } LineWait;
@@ -2344,7 +2335,7 @@ test_e2e_missed_call (void)
   const char *call_id;
 
   rc_harness_start_modemmanager (fx.harness);
-  sim = rc_harness_add_sim (fx.harness, &sim0_spec);
+  sim = rc_harness_add_sim (fx.harness, &rc_harness_sim0);
   if (!rc_harness_wait_for (line_available, &line, 2 * RC_HARNESS_TIMEOUT))
     g_error ("the daemon does not see %s available", LINE0);
 
