@@ -56,6 +56,24 @@ now_us (void)
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Waits on @cond (with @lock held) until signalled or the monotonic deadline @deadline (µs);
+ * FALSE when the deadline has already passed. */
+static int
+wait_until (pthread_cond_t *cond, pthread_mutex_t *lock, int64_t deadline)
+{
+  struct timespec ts;
+  int64_t left = deadline - now_us ();
+
+  if (left <= 0)
+    return 0;
+  clock_gettime (CLOCK_REALTIME, &ts);
+  ts.tv_nsec += (left % 1000000) * 1000;
+  ts.tv_sec += left / 1000000 + ts.tv_nsec / 1000000000;
+  ts.tv_nsec %= 1000000000;
+  pthread_cond_timedwait (cond, lock, &ts);
+  return 1;
+}
+
 static void
 die (const char *fmt, ...)
 {
@@ -467,15 +485,8 @@ wait_arrival (const char *type, const char *call_id, int timeout_ms, char *out_c
     }
     if (at >= 0)
       break;
-    struct timespec ts;
-    int64_t left = deadline - now_us ();
-    if (left <= 0)
+    if (!wait_until (&arrivals_cond, &arrivals_lock, deadline))
       break;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (left % 1000000) * 1000;
-    ts.tv_sec += left / 1000000 + ts.tv_nsec / 1000000000;
-    ts.tv_nsec %= 1000000000;
-    pthread_cond_timedwait (&arrivals_cond, &arrivals_lock, &ts);
   }
   pthread_mutex_unlock (&arrivals_lock);
   return at;
@@ -794,15 +805,8 @@ wait_signal (int64_t since, int ringing, int timeout_ms, const char **how)
     }
     if (at >= 0)
       break;
-    struct timespec ts;
-    int64_t left = deadline - now_us ();
-    if (left <= 0)
+    if (!wait_until (&signals_cond, &signals_lock, deadline))
       break;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (left % 1000000) * 1000;
-    ts.tv_sec += left / 1000000 + ts.tv_nsec / 1000000000;
-    ts.tv_nsec %= 1000000000;
-    pthread_cond_timedwait (&signals_cond, &signals_lock, &ts);
   }
   pthread_mutex_unlock (&signals_lock);
   return at;
