@@ -11,7 +11,6 @@
 
 #include "rc-e164.h"
 #include "rc-error.h"
-#include "rc-json.h"
 #include "rc-log.h"
 
 /**

@@ -1165,6 +1165,24 @@ event_new (const RcCall *call,
   return event;
 }
 
+/* An event from the columns (type, offset_us, event_id) of @statement starting at @column;
+ * RC_ERROR_STORE for a type that is no RcCallStatus. */
+static RcEvent *
+event_from_row (
+    const RcCall *call, guint sequence, sqlite3_stmt *statement, int column, GError **error)
+{
+  int status = sqlite3_column_int (statement, column);
+
+  if (status < RC_CALL_STATUS_INITIATING || status > RC_CALL_STATUS_FAILED) {
+    g_set_error (error, RC_ERROR, RC_ERROR_STORE, "store: call %s: event %u of unknown type %d",
+                 call->call_id, sequence, status);
+    return NULL;
+  }
+  return event_new (call, sequence, (RcCallStatus)status,
+                    sqlite3_column_int64 (statement, column + 1),
+                    (const char *)sqlite3_column_text (statement, column + 2));
+}
+
 /* The outbox rows of an event: one per enabled webhook subscribed to @type ("call.*" takes
  * every call event; otherwise the type is one of the listed ones), inside the caller's
  * transaction. */
@@ -1306,7 +1324,6 @@ rc_store_get_delivery_event (RcStore *self, const RcDelivery *delivery, GError *
 {
   g_autoptr (RcStatementLease) statement = NULL;
   g_autoptr (RcCall) call = NULL;
-  int status;
   int rc;
 
   g_return_val_if_fail (RC_IS_STORE (self), NULL);
@@ -1343,15 +1360,7 @@ rc_store_get_delivery_event (RcStore *self, const RcDelivery *delivery, GError *
   call = call_from_row (statement, error);
   if (call == NULL)
     return NULL;
-  status = sqlite3_column_int (statement, CALL_N_COLUMNS);
-  if (status < RC_CALL_STATUS_INITIATING || status > RC_CALL_STATUS_FAILED) {
-    g_set_error (error, RC_ERROR, RC_ERROR_STORE, "store: event %s of unknown type %d",
-                 delivery->event_id, status);
-    return NULL;
-  }
-  return event_new (call, delivery->sequence, (RcCallStatus)status,
-                    sqlite3_column_int64 (statement, CALL_N_COLUMNS + 1),
-                    (const char *)sqlite3_column_text (statement, CALL_N_COLUMNS + 2));
+  return event_from_row (call, delivery->sequence, statement, CALL_N_COLUMNS, error);
 }
 
 RcCall *
@@ -1728,7 +1737,7 @@ rc_store_list_events (RcStore *self, const char *call_id, GError **error)
     return g_steal_pointer (&events); /* no call, no events */
 
   statement = rc_store_prepare_cached (self,
-                                       "SELECT e.sequence, e.type, e.offset_us, e.event_id FROM "
+                                       "SELECT e.type, e.offset_us, e.event_id, e.sequence FROM "
                                        "events e JOIN calls c ON e.call = c.id "
                                        "WHERE c.call_id = ?1 ORDER BY e.sequence",
                                        "listing events", error);
@@ -1736,16 +1745,12 @@ rc_store_list_events (RcStore *self, const char *call_id, GError **error)
     return NULL;
   rc_store_bind_text (statement, 1, call_id);
   while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
-    int status = sqlite3_column_int (statement, 1);
+    RcEvent *event
+        = event_from_row (call, (guint)sqlite3_column_int64 (statement, 3), statement, 0, error);
 
-    if (status < RC_CALL_STATUS_INITIATING || status > RC_CALL_STATUS_FAILED) {
-      g_set_error (error, RC_ERROR, RC_ERROR_STORE, "store: call %s: event of unknown type %d",
-                   call_id, status);
+    if (event == NULL)
       return NULL;
-    }
-    g_ptr_array_add (events, event_new (call, (guint)sqlite3_column_int64 (statement, 0),
-                                        (RcCallStatus)status, sqlite3_column_int64 (statement, 2),
-                                        (const char *)sqlite3_column_text (statement, 3)));
+    g_ptr_array_add (events, event);
   }
   if (rc != SQLITE_DONE) {
     rc_store_set_sqlite_error (self, error, "listing events of call %s", call_id);
